@@ -1,0 +1,1 @@
+return MmSim.Cli.CliApp.Run(args);

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(MmSim.Benchmarks.BenchmarkMarker).Assembly).Run(args);
