@@ -1,0 +1,397 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using MmSim.Kernel;
+
+namespace MmSim.Mm;
+
+/// <summary>
+/// The buddy page allocator (mm/page_alloc.c) for one zone. Free blocks of each order are kept in a bitmap and the
+/// lowest PFN is taken first, so allocation is deterministic; a freed block merges with its buddy while both are
+/// free. Page-frame metadata lives in one array of 8-byte <see cref="PageFrame"/> structs indexed by PFN.
+/// A PFN is a <c>long</c>; -1 plays the role of a NULL struct page pointer.
+/// </summary>
+public sealed class PageAllocator
+{
+    /// <summary>NULL.</summary>
+    public const long NoPage = -1;
+
+    private readonly PageFrame[] _frames;
+    private readonly FreeAreaBitmap[] _freeArea = new FreeAreaBitmap[K.NR_PAGE_ORDERS];
+    private readonly MemCgroup _memcg;
+    private readonly FaultInjection _faults;
+    private readonly KernelReports _reports;
+    private readonly ILogger _log;
+
+    internal PageAllocator(long frames, MemCgroup memcg, FaultInjection faults, KernelReports reports, ILogger log)
+    {
+        if (frames < 1 || frames > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(frames), frames, "a machine has 1 to 2^31-1 page frames");
+        }
+
+        _memcg = memcg;
+        _faults = faults;
+        _reports = reports;
+        _log = log;
+        _frames = new PageFrame[frames];
+        Contents = new PageContents(frames);
+        TotalPages = frames;
+        for (var o = 0; o < K.NR_PAGE_ORDERS; o++)
+        {
+            _freeArea[o] = new FreeAreaBitmap(Math.Max(1, frames >> o));
+        }
+
+        // memblock_free_all(): hand every frame to the buddy allocator in the largest aligned blocks.
+        long pfn = 0;
+        while (pfn < frames)
+        {
+            var order = K.MAX_PAGE_ORDER;
+            while ((pfn & ((1L << order) - 1)) != 0 || pfn + (1L << order) > frames)
+            {
+                order--;
+            }
+
+            AddToFreeArea(pfn, order);
+            pfn += 1L << order;
+        }
+    }
+
+    /// <summary>totalram_pages().</summary>
+    public long TotalPages { get; }
+
+    /// <summary>NR_FREE_PAGES.</summary>
+    public long NrFreePages { get; private set; }
+
+    /// <summary>The bytes of every frame, materialized on first write.</summary>
+    public PageContents Contents { get; }
+
+    /// <summary>Allocated blocks whose pages back slab, vmalloc or other users: counted for meminfo.</summary>
+    public long NrAllocatedPages => TotalPages - NrFreePages;
+
+    /// <summary>The struct page of <paramref name="pfn"/>.</summary>
+    public ref PageFrame Frame(long pfn) => ref _frames[pfn];
+
+    public bool IsValidPfn(long pfn) => pfn >= 0 && pfn < TotalPages;
+
+    /// <summary>zone->free_area[order].nr_free.</summary>
+    public long FreeBlocks(int order) => _freeArea[order].Count;
+
+    /// <summary>Host bytes of page metadata: frame array plus free-area bitmaps (not page contents).</summary>
+    public long MetadataHostBytes => (_frames.LongLength * Unsafe.SizeOf<PageFrame>()) + _freeArea.Sum(f => f.HostBytes);
+
+    /// <summary>alloc_pages(gfp, order): a block of 2^order frames, or <see cref="NoPage"/>. Never an OOM kill.</summary>
+    public long AllocPages(Gfp gfp, int order, [CallerMemberName] string caller = "")
+    {
+        if (order < 0 || order > K.MAX_PAGE_ORDER)
+        {
+            // __alloc_pages_noprof(): WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
+            _reports.WarnOnOnce((gfp & Gfp.__GFP_NOWARN) == 0, "__alloc_pages_noprof", $"order {order} > MAX_PAGE_ORDER");
+            return NoPage;
+        }
+
+        if (_faults.ShouldFailAllocPage(gfp, order, caller))
+        {
+            WarnAlloc(gfp, order, "fault injection", caller);
+            return NoPage;
+        }
+
+        var pfn = RmqueueSmallest(order);
+        if (pfn == NoPage)
+        {
+            WarnAlloc(gfp, order, "out of memory", caller);
+            return NoPage;
+        }
+
+        // __memcg_kmem_charge_page(): charged after the allocation; on failure the page goes back.
+        var accounted = false;
+        if ((gfp & Gfp.__GFP_ACCOUNT) != 0)
+        {
+            if (!_memcg.TryCharge(K.PAGE_SIZE << order))
+            {
+                Tracepoints.memcg_charge_fail(_log, K.PAGE_SIZE << order, _memcg.Usage, _memcg.Limit);
+                FreeOneBlock(pfn, order);
+                WarnAlloc(gfp | Gfp.__GFP_NOWARN, order, "memcg limit", caller);
+                return NoPage;
+            }
+
+            accounted = true;
+        }
+
+        PrepNewPage(pfn, order, gfp, accounted);
+        Tracepoints.mm_page_alloc(_log, pfn, order, gfp);
+        return pfn;
+    }
+
+    /// <summary>alloc_page(gfp).</summary>
+    public long AllocPage(Gfp gfp, [CallerMemberName] string caller = "") => AllocPages(gfp, 0, caller);
+
+    /// <summary>__free_pages(page, order): drop the caller's reference; free the block when it was the last.</summary>
+    public void FreePages(long pfn, int order, [CallerMemberName] string caller = "")
+    {
+        if (!CheckPfn(pfn, caller))
+        {
+            return;
+        }
+
+        ref var f = ref _frames[pfn];
+        var head = f.Has(PageFlags.Head);
+        if (PutPageTestZero(pfn, caller))
+        {
+            FreeBlock(pfn, order, caller);
+        }
+        else if (!head)
+        {
+            // A non-compound high-order block whose first page is still referenced: free the rest.
+            while (order-- > 0)
+            {
+                FreeBlock(pfn + (1L << order), order, caller);
+            }
+        }
+    }
+
+    /// <summary>get_page(): take a reference on the page's folio.</summary>
+    public void GetPage(long pfn)
+    {
+        var head = CompoundHead(pfn);
+        ref var f = ref _frames[head];
+        if (f.Refcount <= 0)
+        {
+            _reports.ReportKasan(KasanBugType.UseAfterFree, "get_page", $"get_page on free page pfn 0x{pfn:x}");
+            return;
+        }
+
+        f.Refcount++;
+    }
+
+    /// <summary>put_page(): drop a reference on the page's folio; free it (at its compound order) on zero.</summary>
+    public void PutPage(long pfn, [CallerMemberName] string caller = "")
+    {
+        if (!CheckPfn(pfn, caller))
+        {
+            return;
+        }
+
+        var head = CompoundHead(pfn);
+        if (PutPageTestZero(head, caller))
+        {
+            var order = _frames[head].Has(PageFlags.Head) ? _frames[head].Order : 0;
+            FreeBlock(head, order, caller);
+        }
+    }
+
+    /// <summary>page_ref_count().</summary>
+    public int PageRefCount(long pfn) => _frames[CompoundHead(pfn)].Refcount;
+
+    /// <summary>compound_head(): the first page of the compound allocation containing <paramref name="pfn"/>.</summary>
+    public long CompoundHead(long pfn)
+    {
+        ref var f = ref _frames[pfn];
+        return f.Has(PageFlags.Tail) ? pfn & ~((1L << f.Order) - 1) : pfn;
+    }
+
+    /// <summary>The order of the block <paramref name="pfn"/> heads (compound order, or the order it was allocated with).</summary>
+    public int BlockOrder(long pfn) => _frames[pfn].Order;
+
+    private bool CheckPfn(long pfn, string caller)
+    {
+        if (IsValidPfn(pfn))
+        {
+            return true;
+        }
+
+        _reports.ReportKasan(KasanBugType.WildMemoryAccess, caller, $"bad pfn 0x{pfn:x}");
+        return false;
+    }
+
+    private bool PutPageTestZero(long pfn, string caller)
+    {
+        ref var f = ref _frames[pfn];
+        if (f.Refcount <= 0 || f.Has(PageFlags.Buddy))
+        {
+            // page_ref underflow / freeing a free page: bad_page() in the kernel.
+            _reports.ReportKasan(KasanBugType.BadPageState, caller, $"put_page on a free page pfn 0x{pfn:x} (refcount {f.Refcount})");
+            return false;
+        }
+
+        return --f.Refcount == 0;
+    }
+
+    private void PrepNewPage(long pfn, int order, Gfp gfp, bool accounted)
+    {
+        var comp = order > 0 && (gfp & Gfp.__GFP_COMP) != 0;
+        ref var head = ref _frames[pfn];
+        head.Refcount = 1;
+        head.Mapcount = 0;
+        head.Order = (byte)order;
+        head.Flags = (comp ? PageFlags.Head : PageFlags.None) | (accounted ? PageFlags.Accounted : PageFlags.None);
+        var n = 1L << order;
+        for (var i = 1L; i < n; i++)
+        {
+            ref var t = ref _frames[pfn + i];
+            t.Refcount = 0;
+            t.Mapcount = 0;
+            t.Order = comp ? (byte)order : (byte)0;
+            t.Flags = comp ? PageFlags.Tail : PageFlags.None;
+        }
+    }
+
+    // free_pages_prepare() + __free_one_page()
+    private void FreeBlock(long pfn, int order, string caller)
+    {
+        var n = 1L << order;
+        ref var head = ref _frames[pfn];
+        if (head.Has(PageFlags.Accounted))
+        {
+            _memcg.Uncharge(K.PAGE_SIZE << order);
+        }
+
+        for (var i = 0L; i < n; i++)
+        {
+            ref var f = ref _frames[pfn + i];
+            if (f.Mapcount != 0 || (i > 0 && f.Refcount != 0 && !f.Has(PageFlags.Tail)))
+            {
+                _reports.ReportKasan(KasanBugType.BadPageState, caller,
+                    $"freeing pfn 0x{pfn + i:x} with mapcount {f.Mapcount} refcount {f.Refcount}");
+            }
+
+            f = default;
+            Contents.Clear(pfn + i);
+        }
+
+        Tracepoints.mm_page_free(_log, pfn, order);
+        FreeOneBlock(pfn, order);
+    }
+
+    private void FreeOneBlock(long pfn, int order)
+    {
+        while (order < K.MAX_PAGE_ORDER)
+        {
+            var buddy = pfn ^ (1L << order);
+            if (buddy + (1L << order) > TotalPages || !_freeArea[order].Test(buddy >> order))
+            {
+                break;
+            }
+
+            DelFromFreeArea(buddy, order);
+            pfn &= buddy;
+            order++;
+        }
+
+        AddToFreeArea(pfn, order);
+    }
+
+    // __rmqueue_smallest(): the smallest order that has a free block; within it the lowest PFN; split the rest
+    // into the lower orders (expand()).
+    private long RmqueueSmallest(int order)
+    {
+        for (var o = order; o < K.NR_PAGE_ORDERS; o++)
+        {
+            var idx = _freeArea[o].FindFirst();
+            if (idx < 0)
+            {
+                continue;
+            }
+
+            var pfn = idx << o;
+            DelFromFreeArea(pfn, o);
+            while (o > order)
+            {
+                o--;
+                AddToFreeArea(pfn + (1L << o), o);
+            }
+
+            return pfn;
+        }
+
+        return NoPage;
+    }
+
+    private void AddToFreeArea(long pfn, int order)
+    {
+        ref var f = ref _frames[pfn];
+        f.Flags = PageFlags.Buddy;
+        f.Order = (byte)order;
+        _freeArea[order].Set(pfn >> order);
+        NrFreePages += 1L << order;
+    }
+
+    private void DelFromFreeArea(long pfn, int order)
+    {
+        ref var f = ref _frames[pfn];
+        f.Flags = PageFlags.None;
+        f.Order = 0;
+        _freeArea[order].Clear(pfn >> order);
+        NrFreePages -= 1L << order;
+    }
+
+    // warn_alloc()
+    private void WarnAlloc(Gfp gfp, int order, string reason, string caller)
+    {
+        if ((gfp & Gfp.__GFP_NOWARN) == 0)
+        {
+            Tracepoints.warn_alloc(_log, order, gfp, reason, caller);
+        }
+    }
+
+    /// <summary>Invariants of the free lists and frame metadata.</summary>
+    internal void CheckInvariants(List<string> violations)
+    {
+        long free = 0;
+        var inFreeBlock = new bool[TotalPages];
+        for (var o = 0; o < K.NR_PAGE_ORDERS; o++)
+        {
+            foreach (var idx in _freeArea[o].SetBits())
+            {
+                var pfn = idx << o;
+                free += 1L << o;
+                ref var f = ref _frames[pfn];
+                if (!f.Has(PageFlags.Buddy) || f.Order != o)
+                {
+                    violations.Add($"free block pfn 0x{pfn:x} order {o} lacks PageBuddy/order (flags {f.Flags}, order {f.Order})");
+                }
+
+                if ((pfn & ((1L << o) - 1)) != 0)
+                {
+                    violations.Add($"free block pfn 0x{pfn:x} is not aligned to order {o}");
+                }
+
+                for (var i = 0L; i < 1L << o; i++)
+                {
+                    if (inFreeBlock[pfn + i])
+                    {
+                        violations.Add($"pfn 0x{pfn + i:x} is in two free blocks");
+                    }
+
+                    inFreeBlock[pfn + i] = true;
+                }
+
+                var buddy = pfn ^ (1L << o);
+                if (o < K.MAX_PAGE_ORDER && buddy + (1L << o) <= TotalPages && _freeArea[o].Test(buddy >> o))
+                {
+                    violations.Add($"buddies 0x{pfn:x} and 0x{buddy:x} of order {o} are both free but not merged");
+                }
+            }
+        }
+
+        if (free != NrFreePages)
+        {
+            violations.Add($"NR_FREE_PAGES {NrFreePages} but the free lists hold {free}");
+        }
+
+        for (long pfn = 0; pfn < TotalPages; pfn++)
+        {
+            ref var f = ref _frames[pfn];
+            if (inFreeBlock[pfn])
+            {
+                if (f.Refcount != 0 || f.Mapcount != 0 || Contents.HasBuffer(pfn))
+                {
+                    violations.Add($"free pfn 0x{pfn:x} has refcount {f.Refcount} mapcount {f.Mapcount} or contents");
+                }
+            }
+            else if (f.Refcount < 0)
+            {
+                violations.Add($"pfn 0x{pfn:x} has negative refcount {f.Refcount}");
+            }
+        }
+    }
+}
