@@ -29,6 +29,7 @@ public sealed class Machine
         KernelMem = new KernelMemory(PageAlloc, Slab, Reports);
         AddMeminfo("Slab", () => (ulong)Slab.SlabPages << (K.PAGE_SHIFT - 10));
         AddMeminfo("SUnreclaim", () => (ulong)Slab.SlabPages << (K.PAGE_SHIFT - 10));
+        Vm = new VmSubsystem(this);
         Tasks = new TaskList(this);
     }
 
@@ -64,6 +65,9 @@ public sealed class Machine
 
     /// <summary>Kernel loads and stores at kernel virtual addresses.</summary>
     public KernelMemory KernelMem { get; }
+
+    /// <summary>The process layer: VMA and file caches, vm sysctls, file references.</summary>
+    public VmSubsystem Vm { get; }
 
     /// <summary>The processes.</summary>
     public TaskList Tasks { get; }
