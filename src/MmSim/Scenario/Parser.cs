@@ -75,14 +75,19 @@ public sealed class Parser
                 continue;
             }
 
+            var lp = new LineParser(this, lineText, lexed.Tokens);
             try
             {
-                var st = new LineParser(this, lineText, lexed.Tokens).ParseStatement();
-                _file.Statements.Add(st);
+                _file.Statements.Add(lp.ParseStatement());
             }
             catch (ParseError e)
             {
                 _diags.Add(lineNo, e.Column, e.Message);
+                foreach (var (name, kind) in lp.Pending)
+                {
+                    // Names the line declared before its error stay declared: no cascade of "unknown name".
+                    _names.TryAdd(name, new NameInfo(kind, lineNo));
+                }
             }
 
             _sawStatement = true;
@@ -116,6 +121,9 @@ public sealed class Parser
             _text = text;
             _toks = toks;
         }
+
+        /// <summary>The names the line declares, as far as it parsed.</summary>
+        public IReadOnlyList<(string Name, NameKind Kind)> Pending => _defines;
 
         private Token? Peek(int ahead = 0) => _pos + ahead < _toks.Count ? _toks[_pos + ahead] : null;
 
@@ -198,6 +206,7 @@ public sealed class Parser
                 }
 
                 CheckNewName(bind, bindCol);
+                _defines.Add((bind, schema.Result == ResultKind.Program ? NameKind.Program : NameKind.Value));
             }
 
             var st = new Statement(Line, schema, first.Column, opTok.Value.Column)
@@ -218,10 +227,6 @@ public sealed class Parser
             }
 
             st.Text = Collapse(_text[(first.Column - 1)..(textEnd - 1)]);
-            if (bind is not null)
-            {
-                _defines.Add((bind, schema.Result == ResultKind.Program ? NameKind.Program : NameKind.Value));
-            }
 
             foreach (var (name, kind) in _defines)
             {
@@ -342,7 +347,10 @@ public sealed class Parser
             {
                 if (!schema.Positional[i].Optional)
                 {
-                    throw Error(endCol, $"missing {schema.Positional[i].Name.ToUpperInvariant()}: usage: {schema.Usage}");
+                    var hint = positional.Count > 0 && positional[^1].Expr is { Terms.Count: > 1 } e
+                        ? $" ('{e.Text}' is one expression: a '+' or '-' after a term always continues it)"
+                        : "";
+                    throw Error(endCol, $"missing {schema.Positional[i].Name.ToUpperInvariant()}: usage: {schema.Usage}{hint}");
                 }
             }
 

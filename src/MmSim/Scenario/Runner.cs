@@ -152,7 +152,7 @@ public sealed class ScenarioRunner
                 T.Line(exit switch
                 {
                     ExitCodes.Ok => $"{Path}: {steps}, all held",
-                    ExitCodes.Failed => $"{Path}: {steps}, {_failed.Count} failed: {string.Join(", ", _failed.Select(l => Path + ":" + l))}",
+                    ExitCodes.Failed => $"{Path}: {steps}, {_failed.Count} failed (line{(_failed.Count == 1 ? "" : "s")} {string.Join(", ", _failed)})",
                     _ => $"{Path}: {steps}, stopped by an error" + (_failed.Count > 0 ? $" ({_failed.Count} failed before it)" : ""),
                 });
             }
@@ -552,7 +552,7 @@ public sealed class ScenarioRunner
             }
 
             var values = ValueFormat.List(expected);
-            return o.Exprs.All(e => e.IsConstant) && values == o.Text ? o.Text : $"{o.Text} = {values}";
+            return values == o.Text.Replace(" ", "", StringComparison.Ordinal) ? o.Text : $"{o.Text} = {values}";
         }
 
         private StopException Error(Statement st, int column, string message)
