@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.Reflection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MmSim.Kernel;
@@ -51,7 +53,27 @@ internal static class CliApp
             DemoCommand(verbose, log),
             CheckCommand(),
         };
+        foreach (var v in root.Options.OfType<VersionOption>())
+        {
+            v.Action = new PrintVersion();
+        }
+
         return root;
+    }
+
+    /// <summary>The tool's version (the informational version of MmSim.Cli, whatever the entry assembly).</summary>
+    public static string Version =>
+        typeof(CliApp).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
+    private sealed class PrintVersion : SynchronousCommandLineAction
+    {
+        public override bool ClearsParseErrors => true;
+
+        public override int Invoke(ParseResult parseResult)
+        {
+            parseResult.InvocationConfiguration.Output.Write(Version + "\n");
+            return 0;
+        }
     }
 
     private static Command RunCommand(Option<bool> verbose, Option<string?> log)

@@ -374,6 +374,11 @@ public sealed class Parser
                 throw Unexpected(t, $"a value for {what}");
             }
 
+            if (t.Value.Kind == TokenKind.Ident && Peek(1)?.Kind == TokenKind.Equals)
+            {
+                throw Error(t.Value.Column, $"expected a value for {what}, got '{t.Value.Text}='");
+            }
+
             var col = t.Value.Column;
             switch (spec.Kind)
             {
@@ -615,6 +620,11 @@ public sealed class Parser
                 return new ExprTerm(negative, n.Number, null, n.Column);
             }
 
+            if (t is { Kind: TokenKind.Ident } opt && Peek(1)?.Kind == TokenKind.Equals)
+            {
+                throw Error(opt.Column, $"expected {expected}, got '{opt.Text}='");
+            }
+
             if (t is { Kind: TokenKind.Ident } id)
             {
                 _pos++;
@@ -710,7 +720,7 @@ public sealed class Parser
             }
         }
 
-        return best is not null && bestDist <= Math.Min(2, Math.Max(1, word.Length / 3)) && best != word
+        return best is not null && bestDist <= (word.Length >= 7 ? 2 : 1) && best != word
             ? $" (did you mean '{best}'?)"
             : "";
     }
@@ -722,6 +732,8 @@ public sealed class Parser
             return int.MaxValue;
         }
 
+        // Optimal string alignment distance: insertions, deletions, substitutions and adjacent transpositions.
+        var prev2 = new int[b.Length + 1];
         var prev = new int[b.Length + 1];
         var cur = new int[b.Length + 1];
         for (var j = 0; j <= b.Length; j++)
@@ -736,9 +748,13 @@ public sealed class Parser
             {
                 var cost = a[i - 1] == b[j - 1] ? 0 : 1;
                 cur[j] = Math.Min(Math.Min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                {
+                    cur[j] = Math.Min(cur[j], prev2[j - 2] + 1);
+                }
             }
 
-            (prev, cur) = (cur, prev);
+            (prev2, prev, cur) = (prev, cur, prev2);
         }
 
         return prev[b.Length];
