@@ -40,7 +40,7 @@ internal static class CliApp
         };
         var log = new Option<string?>("--log")
         {
-            Description = "Log tracepoints at LEVEL and above to stderr",
+            Description = "Log tracepoints at LEVEL and above to stderr: trace, debug, information, warning, error, critical, none",
             HelpName = "LEVEL",
             Recursive = true,
         };
