@@ -23,6 +23,12 @@ public sealed class Machine
         var frames = (long)(config.RamBytes >> K.PAGE_SHIFT);
         PageAlloc = new PageAllocator(frames, Memcg, FaultInject, Reports, Log.Mm);
         Invariants.Register("page_alloc", PageAlloc.CheckInvariants);
+        Slab = new SlabAllocator(PageAlloc, Memcg, FaultInject, Reports, Log.Mm, config.Cpus);
+        Invariants.Register("slab", Slab.CheckInvariants);
+        Kasan = new Kasan(Reports);
+        KernelMem = new KernelMemory(PageAlloc, Slab, Reports);
+        AddMeminfo("Slab", () => (ulong)Slab.SlabPages << (K.PAGE_SHIFT - 10));
+        AddMeminfo("SUnreclaim", () => (ulong)Slab.SlabPages << (K.PAGE_SHIFT - 10));
         Tasks = new TaskList(this);
     }
 
@@ -49,6 +55,15 @@ public sealed class Machine
     public FaultInjection FaultInject { get; }
 
     public PageAllocator PageAlloc { get; }
+
+    /// <summary>SLUB: kmalloc and named caches.</summary>
+    public SlabAllocator Slab { get; }
+
+    /// <summary>KASAN checks of object dereferences.</summary>
+    public Kasan Kasan { get; }
+
+    /// <summary>Kernel loads and stores at kernel virtual addresses.</summary>
+    public KernelMemory KernelMem { get; }
 
     /// <summary>The processes.</summary>
     public TaskList Tasks { get; }
