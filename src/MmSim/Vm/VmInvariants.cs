@@ -109,6 +109,11 @@ internal static class VmInvariants
             pages += vma.Pages;
         }
 
+        foreach (var e in mm.MmMt.Validate())
+        {
+            v.Add($"{task}: mt_validate: {e}");
+        }
+
         if (count != mm.MapCount)
         {
             v.Add($"{task}: map_count {mm.MapCount} but {count} VMAs");
