@@ -7,10 +7,13 @@ namespace MmSim.Tests.Scenario;
 
 public class ParserTests
 {
+    // The core schemas only: the diagnostics list them, whatever statements later layers add.
+    private static readonly OpRegistry s_foundation = RunOutput.Foundation();
+
     internal static ScenarioFile Parse(string text, out DiagnosticBag diags, OpRegistry? registry = null)
     {
         diags = new DiagnosticBag("t.mms");
-        return Parser.Parse("t.mms", text, registry ?? OpRegistry.Default, diags);
+        return Parser.Parse("t.mms", text, registry ?? s_foundation, diags);
     }
 
     private static ScenarioFile ParseOk(string text)

@@ -67,7 +67,7 @@ public class RegistryTests
     [Fact]
     public void AddingANewStatementMakesItParseAndRun()
     {
-        var r = OpRegistry.CreateDefault();
+        var r = RunOutput.Foundation();
         r.Add(new OpSchema(OpScope.Process, "madvise").Arg("addr", ArgKind.Expr).Arg("len", ArgKind.Expr)
                 .Arg("advice", ArgKind.Word, new WordTable("advice", ("dontneed", 4), ("free", 8))),
             ctx => StepResult.Of(ctx.U64("advice")));

@@ -10,7 +10,7 @@ public class RunnerTests
     /// <summary>A registry with test statements that return each kind of result.</summary>
     private static OpRegistry TestRegistry()
     {
-        var r = OpRegistry.CreateDefault();
+        var r = RunOutput.Foundation();
         r.Add(new OpSchema(OpScope.Global, "t_value").Arg("v", ArgKind.Expr), ctx => StepResult.Of(ctx.U64("v")));
         r.Add(new OpSchema(OpScope.Global, "t_list").Arg("v", ArgKind.List), ctx => StepResult.OfList(ctx.List("v")));
         r.Add(new OpSchema(OpScope.Global, "t_null"), _ => StepResult.Null);
@@ -230,7 +230,7 @@ public class RunnerTests
     [Fact]
     public void AFailedForkLeavesTheChildUnbound()
     {
-        var reg = OpRegistry.CreateDefault();
+        var reg = RunOutput.Foundation();
         reg.Process("fork", _ => StepResult.Err(Errno.ENOMEM));
         var r = RunOutput.Run("spawn p\np: fork c\nc: exit", reg);
         Assert.Equal("t.mms:3: c: exit => FAIL (not run: 'c' has no value because t.mms:2 failed)", r.OutLines[2]);
@@ -242,7 +242,7 @@ public class RunnerTests
     [Fact]
     public void AnExitedProcessCannotAct()
     {
-        var reg = OpRegistry.CreateDefault();
+        var reg = RunOutput.Foundation();
         reg.Process("exit", ctx =>
         {
             ctx.Process.Exited = true;

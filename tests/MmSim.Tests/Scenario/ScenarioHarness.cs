@@ -9,6 +9,19 @@ internal sealed record RunOutput(int ExitCode, string Out, string Err, FileRunRe
 
     public string[] ErrLines => Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
+    /// <summary>
+    /// The foundation's statements only (machine, spawn, check, show/stat/inject of the page allocator, the kernel test
+    /// statements): what the runner tests override and what must stay "not implemented" in them, whatever later
+    /// layers register in the default registry.
+    /// </summary>
+    public static OpRegistry Foundation()
+    {
+        var r = new OpRegistry();
+        GlobalOps.Register(r);
+        KernelTestOps.Register(r);
+        return r;
+    }
+
     public static RunOutput Run(string text, OpRegistry? registry = null, string path = "t.mms", bool narrate = false)
     {
         using var o = new StringWriter();
