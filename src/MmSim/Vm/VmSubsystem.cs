@@ -138,8 +138,9 @@ public sealed class VmSubsystem
             return;
         }
 
-        if (Machine.Reports.WarnOn(file.FCount <= 0, "fput", $"f_count {file.FCount} of {file.Path}"))
+        if (file.FCount <= 0)
         {
+            Machine.Reports.WarnOn(true, "fput", $"f_count {file.FCount} of {file.Path}");
             return;
         }
 
