@@ -113,13 +113,13 @@ public sealed class KernelMemory
             return false;
         }
 
-        switch (_slab.LookupSlab(pfn, addr, out var cache, out var objStart))
+        switch (_slab.LookupSlab(pfn, addr, out var cache, out var objStart, out var requested))
         {
             case SlabLookup.Live:
-                if (addr + (ulong)len > objStart + (ulong)cache!.ObjectSize)
+                if (addr + (ulong)len > objStart + (ulong)requested)
                 {
                     _reports.ReportKasan(KasanBugType.SlabOutOfBounds, function,
-                        $"access of {len} bytes at 0x{addr:x}, {addr - objStart} bytes into a {cache.ObjectSize}-byte {cache.Name} object");
+                        $"access of {len} bytes at 0x{addr:x}, {addr - objStart} bytes into a {requested}-byte region of a {cache!.Name} object");
                     return false;
                 }
 

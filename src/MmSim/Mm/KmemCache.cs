@@ -28,6 +28,7 @@ internal sealed class Slab
         Pfn = pfn;
         Live = new bool[cache.ObjectsPerSlab];
         Charged = new bool[cache.ObjectsPerSlab];
+        Requested = new int[cache.ObjectsPerSlab];
         Objects = new SlabObject?[cache.ObjectsPerSlab];
     }
 
@@ -36,6 +37,9 @@ internal sealed class Slab
     public long Pfn { get; }
 
     public bool[] Live { get; }
+
+    /// <summary>The size each live slot was requested with: KASAN poisons the rest (kasan_kmalloc()).</summary>
+    public int[] Requested { get; }
 
     /// <summary>Slots charged to the memcg (slab->obj_exts objcg set).</summary>
     public bool[] Charged { get; }

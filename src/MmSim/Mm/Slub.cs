@@ -147,7 +147,7 @@ public sealed class SlabAllocator
         }
 
         var cache = KmallocSlab(size, gfp);
-        var addr = SlabAlloc(cache, gfp, caller, out _);
+        var addr = SlabAlloc(cache, gfp, caller, (int)size, out _);
         if (addr != 0)
         {
             Tracepoints.kmalloc(_log, caller, addr, size, (ulong)cache.Size, gfp);
@@ -231,7 +231,7 @@ public sealed class SlabAllocator
     /// <summary>kmem_cache_alloc(): one object's address, or 0.</summary>
     public ulong KmemCacheAlloc(KmemCache cache, Gfp gfp, [CallerMemberName] string caller = "")
     {
-        var addr = SlabAlloc(cache, gfp, caller, out _);
+        var addr = SlabAlloc(cache, gfp, caller, cache.ObjectSize, out _);
         if (addr != 0)
         {
             Tracepoints.kmem_cache_alloc(_log, caller, addr, cache.Name, cache.Size, gfp);
@@ -268,7 +268,7 @@ public sealed class SlabAllocator
     public T? AllocObject<T>(KmemCache cache, Gfp gfp, Func<T> create, [CallerMemberName] string caller = "")
         where T : SlabObject
     {
-        var addr = SlabAlloc(cache, gfp, caller, out var slab);
+        var addr = SlabAlloc(cache, gfp, caller, cache.ObjectSize, out var slab);
         if (addr == 0)
         {
             return null;
@@ -299,7 +299,7 @@ public sealed class SlabAllocator
         KmemCacheFree(obj.Cache, obj.KernelAddress, caller);
     }
 
-    private ulong SlabAlloc(KmemCache cache, Gfp gfp, string caller, out Slab? slab)
+    private ulong SlabAlloc(KmemCache cache, Gfp gfp, string caller, int requested, out Slab? slab)
     {
         slab = null;
 
@@ -351,6 +351,7 @@ public sealed class SlabAllocator
         var idx = slab.FirstFree();
         slab.Live[idx] = true;
         slab.Charged[idx] = accounted;
+        slab.Requested[idx] = requested;
         slab.InUse++;
         cache.ActiveObjects++;
         if (slab.InUse == cache.ObjectsPerSlab)
@@ -445,10 +446,11 @@ public sealed class SlabAllocator
     private static int SlotIndex(Slab slab, ulong addr) => (int)((addr - PfnToVirt(slab.Pfn)) / (ulong)slab.Cache.Size);
 
     /// <summary>Whether <paramref name="addr"/> lies in a live slab object; sets the object bounds when it does.</summary>
-    internal SlabLookup LookupSlab(long pfn, ulong addr, out KmemCache? cache, out ulong objStart)
+    internal SlabLookup LookupSlab(long pfn, ulong addr, out KmemCache? cache, out ulong objStart, out int requested)
     {
         cache = null;
         objStart = 0;
+        requested = 0;
         if (!_slabs.TryGetValue(_pages.CompoundHead(pfn), out var slab))
         {
             return SlabLookup.NotSlab;
@@ -462,6 +464,7 @@ public sealed class SlabAllocator
             return SlabLookup.OutOfBounds;
         }
 
+        requested = slab.Requested[idx];
         return slab.Live[idx] ? SlabLookup.Live : SlabLookup.Freed;
     }
 
