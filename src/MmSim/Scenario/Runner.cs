@@ -75,7 +75,7 @@ public sealed class ScenarioRunner
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = System.IO.File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

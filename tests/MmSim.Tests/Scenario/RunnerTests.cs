@@ -402,9 +402,9 @@ public class RunnerTests
         var dir = Directory.CreateTempSubdirectory("mmsim-runner-");
         try
         {
-            File.WriteAllText(Path.Combine(dir.FullName, "a.mms"), "check\n");
-            File.WriteAllText(Path.Combine(dir.FullName, "b.mms"), "stat free_pages => 1\n");
-            File.WriteAllText(Path.Combine(dir.FullName, "c.mms"), "stat free_pages => 256K\n");
+            System.IO.File.WriteAllText(Path.Combine(dir.FullName, "a.mms"), "check\n");
+            System.IO.File.WriteAllText(Path.Combine(dir.FullName, "b.mms"), "stat free_pages => 1\n");
+            System.IO.File.WriteAllText(Path.Combine(dir.FullName, "c.mms"), "stat free_pages => 256K\n");
             using var o = new StringWriter();
             using var e = new StringWriter();
             var runner = new ScenarioRunner(o, e);
