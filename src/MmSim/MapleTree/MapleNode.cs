@@ -1,0 +1,262 @@
+using System.Runtime.CompilerServices;
+
+namespace MmSim.MapleTree;
+
+/// <summary>Sixteen pivots (or gaps) inline.</summary>
+[InlineArray(MapleNodeLayout.MAPLE_RANGE64_SLOTS)]
+internal struct Pivots16
+{
+    private ulong _element0;
+}
+
+/// <summary>Sixteen child handles inline.</summary>
+[InlineArray(MapleNodeLayout.MAPLE_RANGE64_SLOTS)]
+internal struct Children16
+{
+    private int _element0;
+}
+
+/// <summary>Sixteen entries inline.</summary>
+[InlineArray(MapleNodeLayout.MAPLE_RANGE64_SLOTS)]
+internal struct Slots16<T>
+{
+    private T _element0;
+}
+
+/// <summary>
+/// A maple_leaf_64 node: 16 slots of entries, each ending at its pivot (inclusive). Unlike the kernel, which keeps
+/// 15 pivots and implies the last from the parent, the pivot of the last used slot is stored too and always
+/// equals the node's maximum, so a lookup is one loop without a special case.
+/// </summary>
+internal struct MapleLeaf<T>
+{
+    public Pivots16 Piv;
+    public Slots16<T> Slot;
+
+    /// <summary>The lowest index the node covers (the kernel derives it from the parent while walking).</summary>
+    public ulong Min;
+
+    /// <summary>The largest NULL run in the node (kept for MT_FLAGS_ALLOC_RANGE trees only).</summary>
+    public ulong MaxGap;
+
+    /// <summary>The address the node allocator returned for this node.</summary>
+    public ulong Obj;
+
+    /// <summary>The parent's handle, or NoNode for the root (the kernel's node->parent).</summary>
+    public int Parent;
+
+    /// <summary>Slots in use; 0 for a free handle.</summary>
+    public byte Count;
+
+    /// <summary>This node's slot in its parent (encoded in the kernel's parent pointer).</summary>
+    public byte PSlot;
+}
+
+/// <summary>
+/// An internal node: maple_arange_64 (10 slots, 9 pivots, 10 gaps, metadata) in MT_FLAGS_ALLOC_RANGE trees,
+/// maple_range_64 (16 slots, 15 pivots) otherwise. The last used pivot is stored and equals the node's maximum.
+/// </summary>
+internal struct MapleInner
+{
+    public Pivots16 Piv;
+
+    /// <summary>Per child: the largest NULL run below it (arange_64 only).</summary>
+    public Pivots16 Gap;
+    public Children16 Child;
+    public ulong Min;
+    public ulong Obj;
+    public int Parent;
+    public byte Count;
+    public byte PSlot;
+
+    /// <summary>ma_meta_gap(): the slot holding the largest gap.</summary>
+    public byte MetaGap;
+}
+
+/// <summary>Node pools: leaves and internal nodes live in arrays of structs and are named by an int handle.</summary>
+public sealed partial class MapleTree<T>
+{
+    /// <summary>No node (the kernel's NULL enode). Leaf handles are negative (~index), internal ones non-negative.</summary>
+    internal const int NoNode = int.MinValue;
+
+    private MapleLeaf<T>[] _leaves = new MapleLeaf<T>[4];
+    private int _leafTop;
+    private int[] _leafFree = new int[4];
+    private int _leafFreeCount;
+    private int _leafLive;
+
+    private MapleInner[] _inners = new MapleInner[2];
+    private int _innerTop;
+    private int[] _innerFree = new int[2];
+    private int _innerFreeCount;
+    private int _innerLive;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool IsLeaf(int h) => h < 0;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref MapleLeaf<T> Lf(int h) => ref _leaves[~h];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal ref MapleInner In(int h) => ref _inners[h];
+
+    internal int NodeCountOf(int h) => IsLeaf(h) ? Lf(h).Count : In(h).Count;
+
+    internal ulong NodeMin(int h) => IsLeaf(h) ? Lf(h).Min : In(h).Min;
+
+    internal ulong NodeMax(int h)
+    {
+        if (IsLeaf(h))
+        {
+            ref var l = ref Lf(h);
+            return l.Piv[l.Count - 1];
+        }
+
+        ref var n = ref In(h);
+        return n.Piv[n.Count - 1];
+    }
+
+    internal int ParentOf(int h) => IsLeaf(h) ? Lf(h).Parent : In(h).Parent;
+
+    internal int PSlotOf(int h) => IsLeaf(h) ? Lf(h).PSlot : In(h).PSlot;
+
+    internal ulong ObjOf(int h) => IsLeaf(h) ? Lf(h).Obj : In(h).Obj;
+
+    internal bool IsLive(int h) => NodeCountOf(h) != 0;
+
+    private void SetParent(int h, int parent, int slot)
+    {
+        if (IsLeaf(h))
+        {
+            ref var l = ref Lf(h);
+            l.Parent = parent;
+            l.PSlot = (byte)slot;
+        }
+        else
+        {
+            ref var n = ref In(h);
+            n.Parent = parent;
+            n.PSlot = (byte)slot;
+        }
+    }
+
+    /// <summary>The largest NULL run below <paramref name="h"/> (alloc trees).</summary>
+    private ulong SubtreeMaxGap(int h)
+    {
+        if (IsLeaf(h))
+        {
+            return Lf(h).MaxGap;
+        }
+
+        ref var n = ref In(h);
+        return n.Gap[n.MetaGap];
+    }
+
+    private int NewLeafHandle(ulong obj)
+    {
+        int idx;
+        if (_leafFreeCount > 0)
+        {
+            idx = _leafFree[--_leafFreeCount];
+        }
+        else
+        {
+            if (_leafTop == _leaves.Length)
+            {
+                Array.Resize(ref _leaves, _leaves.Length * 2);
+            }
+
+            idx = _leafTop++;
+        }
+
+        _leafLive++;
+        ref var l = ref _leaves[idx];
+        l.Obj = obj;
+        l.Parent = NoNode;
+        l.PSlot = 0;
+        l.Count = 0;
+        l.MaxGap = 0;
+        l.Min = 0;
+        return ~idx;
+    }
+
+    private int NewInnerHandle(ulong obj)
+    {
+        int idx;
+        if (_innerFreeCount > 0)
+        {
+            idx = _innerFree[--_innerFreeCount];
+        }
+        else
+        {
+            if (_innerTop == _inners.Length)
+            {
+                Array.Resize(ref _inners, _inners.Length * 2);
+            }
+
+            idx = _innerTop++;
+        }
+
+        _innerLive++;
+        ref var n = ref _inners[idx];
+        n = default;
+        n.Obj = obj;
+        n.Parent = NoNode;
+        return idx;
+    }
+
+    /// <summary>Returns a handle to its pool; the node's address goes back through <see cref="ReleaseObj"/>.</summary>
+    private void FreeHandle(int h)
+    {
+        ulong obj;
+        if (IsLeaf(h))
+        {
+            var idx = ~h;
+            ref var l = ref _leaves[idx];
+            obj = l.Obj;
+            l.Count = 0;
+            l.Obj = 0;
+            if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+            {
+                l.Slot = default;
+            }
+
+            if (_leafFreeCount == _leafFree.Length)
+            {
+                Array.Resize(ref _leafFree, _leafFree.Length * 2);
+            }
+
+            _leafFree[_leafFreeCount++] = idx;
+            _leafLive--;
+        }
+        else
+        {
+            ref var n = ref _inners[h];
+            obj = n.Obj;
+            n.Count = 0;
+            n.Obj = 0;
+            if (_innerFreeCount == _innerFree.Length)
+            {
+                Array.Resize(ref _innerFree, _innerFree.Length * 2);
+            }
+
+            _innerFree[_innerFreeCount++] = h;
+            _innerLive--;
+        }
+
+        ReleaseObj(obj);
+    }
+
+    /// <summary>Drops every node handle (mtree_destroy after the nodes were freed).</summary>
+    private void ResetPools()
+    {
+        _leaves = new MapleLeaf<T>[4];
+        _leafTop = 0;
+        _leafFreeCount = 0;
+        _leafLive = 0;
+        _inners = new MapleInner[2];
+        _innerTop = 0;
+        _innerFreeCount = 0;
+        _innerLive = 0;
+    }
+}

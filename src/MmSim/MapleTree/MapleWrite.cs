@@ -1,0 +1,1305 @@
+using System.Runtime.CompilerServices;
+using MmSim.Kernel;
+
+namespace MmSim.MapleTree;
+
+/// <summary>
+/// The write path: mas_wr_store_type() decides the store type and so the worst-case node count
+/// (mas_prealloc_calc()); after the nodes are allocated the store runs and cannot fail.
+///
+/// Every store rewrites the leaf range it touches. The new contents of that range (left remainder, the new entry,
+/// right remainder) are packed into one to three leaves; going up, each level's affected children are replaced by
+/// the new nodes below them, packing into one to three nodes per level (the kernel's "three new nodes per level
+/// plus a new root" bound); at the lowest common ancestor the new nodes replace the old span, splitting upward if
+/// the node overflows. Nodes that end up below minimum occupancy are then merged with, or rebalanced against, a
+/// sibling, bottom-up; a root with one child collapses. Gaps are recomputed for every internal node touched.
+/// </summary>
+public sealed partial class MapleTree<T>
+{
+    private readonly int[] _pathL = new int[MapleNodeLayout.MAPLE_HEIGHT_MAX + 1];
+    private readonly int[] _offL = new int[MapleNodeLayout.MAPLE_HEIGHT_MAX + 1];
+    private readonly int[] _pathR = new int[MapleNodeLayout.MAPLE_HEIGHT_MAX + 1];
+    private readonly int[] _offR = new int[MapleNodeLayout.MAPLE_HEIGHT_MAX + 1];
+    private readonly ulong[] _ePiv = new ulong[3 * MapleNodeLayout.MAPLE_RANGE64_SLOTS];
+    private readonly T[] _eSlot = new T[3 * MapleNodeLayout.MAPLE_RANGE64_SLOTS];
+    private readonly int[] _items = new int[3 * MapleNodeLayout.MAPLE_RANGE64_SLOTS];
+    private readonly List<int> _dirty = [];
+    private readonly List<int> _cand = [];
+    private readonly List<(int Depth, int Node)> _gapWork = [];
+    private int[] _mark = new int[2];
+    private int _epoch;
+    private int _eCount;
+    private ulong _eMin;
+    private WritePlan _wp;
+
+    /// <summary>The outcome of mas_wr_preallocate(): the store type, its node request, and where it writes.</summary>
+    private struct WritePlan
+    {
+        public MapleStoreType Type;
+        public int Request;
+        public ulong OrigIndex;
+        public ulong OrigLast;
+
+        /// <summary>The write range after NULL expansion (mas->index, mas->last).</summary>
+        public ulong Index;
+        public ulong Last;
+        public T Entry;
+        public bool EntryIsNull;
+        public int Leaf;
+        public int Offset;
+        public int OffsetEnd;
+        public int End;
+        public ulong RMin;
+        public ulong EndPiv;
+
+        /// <summary>mas_insert(): every index of [OrigIndex, OrigLast] is NULL.</summary>
+        public bool InsertOk;
+    }
+
+    internal MapleStoreType PlannedStoreType => _wp.Type;
+
+    internal int PlannedRequest => _wp.Request;
+
+    internal ulong PlannedIndex => _wp.Index;
+
+    internal ulong PlannedLast => _wp.Last;
+
+    /// <summary>
+    /// The normal-API write loop: mas_wr_preallocate() with GFP_NOWAIT, mas_nomem() with the caller's gfp, then
+    /// the store (mas_store_gfp(), or mas_insert() for <paramref name="insert"/>), then mas_destroy().
+    /// </summary>
+    internal int Write(MapleAllocState a, ulong index, ulong last, T entry, Gfp gfp, bool insert)
+    {
+        while (true)
+        {
+            if (insert && _rootIsPtr && index == 0)
+            {
+                // mas_insert(): mas_start() returns the root entry for index 0.
+                MasDestroy(a);
+                return Err(Errno.EEXIST);
+            }
+
+            Plan(index, last, entry);
+            a.Request = _wp.Request;
+            if (a.Count < a.Request && !MasAllocNodes(a, a.Request, PreallocGfp))
+            {
+                if (MasNomem(a, gfp))
+                {
+                    continue;
+                }
+
+                MasDestroy(a);
+                return Err(Errno.ENOMEM);
+            }
+
+            if (insert && (_wp.Type == MapleStoreType.wr_spanning_store || !_wp.InsertOk))
+            {
+                MasDestroy(a);
+                return Err(Errno.EEXIST);
+            }
+
+            Execute(a);
+            MasDestroy(a);
+            return 0;
+        }
+    }
+
+    /// <summary>mas_wr_store_type() + mas_prealloc_calc() (6.12): classify the store of [index, last].</summary>
+    internal void Plan(ulong index, ulong last, T entry)
+    {
+        _wp = default;
+        _wp.OrigIndex = index;
+        _wp.OrigLast = last;
+        _wp.Index = index;
+        _wp.Last = last;
+        _wp.Entry = entry;
+        var isNull = IsNull(entry);
+        _wp.EntryIsNull = isNull;
+        if (_root == NoNode)
+        {
+            _wp.Type = MapleStoreType.wr_store_root;
+            _wp.Request = index != 0 || last != 0 || IsInternalEntry(entry) ? 1 : 0;
+            _wp.InsertOk = !(_rootIsPtr && index == 0);
+            return;
+        }
+
+        var h = _height;
+        var leaf = WalkPath(index, _pathL, _offL, out var s);
+        ref var l = ref Lf(leaf);
+        var end = l.Count - 1;
+        var leafMax = l.Piv[end];
+        var content = l.Slot[s];
+        var rmin = s == 0 ? l.Min : l.Piv[s - 1] + 1;
+        var rmax = l.Piv[s];
+        _wp.Leaf = leaf;
+        _wp.Offset = s;
+        _wp.End = end;
+        _wp.InsertOk = IsNull(content) && last <= rmax;
+
+        // mas_is_span_wr(): the write leaves this leaf, or a NULL would end a leaf that is not the last.
+        if (last > leafMax || (isNull && last == leafMax && last != ulong.MaxValue))
+        {
+            _wp.Type = MapleStoreType.wr_spanning_store;
+            _wp.Request = (h * 3) + 1;
+            return;
+        }
+
+        // mas_wr_end_piv()
+        var offEnd = s;
+        while (offEnd < end && last > l.Piv[offEnd])
+        {
+            offEnd++;
+        }
+
+        var endPiv = l.Piv[offEnd];
+        var off = s;
+        if (isNull)
+        {
+            // mas_wr_extend_null()
+            if (IsNull(l.Slot[offEnd]))
+            {
+                last = endPiv;
+            }
+            else if (last == endPiv && end != offEnd && IsNull(l.Slot[offEnd + 1]))
+            {
+                offEnd++;
+                last = l.Piv[offEnd];
+                endPiv = last;
+            }
+
+            if (IsNull(content))
+            {
+                index = rmin;
+            }
+            else if (index == rmin && off > 0 && IsNull(l.Slot[off - 1]))
+            {
+                off--;
+                rmin = index = off == 0 ? l.Min : l.Piv[off - 1] + 1;
+                rmax = l.Piv[off];
+            }
+        }
+
+        _wp.Index = index;
+        _wp.Last = last;
+        _wp.Offset = off;
+        _wp.OffsetEnd = offEnd;
+        _wp.RMin = rmin;
+        _wp.EndPiv = endPiv;
+        var rcu = InRcu;
+        if (rmin == index && rmax == last)
+        {
+            _wp.Type = MapleStoreType.wr_exact_fit;
+            return;
+        }
+
+        if (index == 0 && last == ulong.MaxValue)
+        {
+            _wp.Type = MapleStoreType.wr_new_root;
+            _wp.Request = 1;
+            return;
+        }
+
+        // mas_wr_new_end()
+        var newEnd = end + 2 - (offEnd - off) - (rmin == index ? 1 : 0) - (endPiv == last ? 1 : 0);
+        if (newEnd < MapleNodeLayout.MinSlotsRange64)
+        {
+            if (h > 1)
+            {
+                _wp.Type = MapleStoreType.wr_rebalance;
+                _wp.Request = (h * 2) - 1;
+            }
+            else
+            {
+                _wp.Type = MapleStoreType.wr_node_store;
+                _wp.Request = rcu ? 1 : 0;
+            }
+        }
+        else if (newEnd >= LeafCap)
+        {
+            _wp.Type = MapleStoreType.wr_split_store;
+            _wp.Request = (h * 2) + 1;
+        }
+        else if (!rcu && off == end)
+        {
+            _wp.Type = MapleStoreType.wr_append;
+        }
+        else if (newEnd == end && (!rcu || offEnd - off == 1))
+        {
+            _wp.Type = MapleStoreType.wr_slot_store;
+        }
+        else
+        {
+            _wp.Type = MapleStoreType.wr_node_store;
+            _wp.Request = rcu ? 1 : 0;
+        }
+    }
+
+    /// <summary>mas_wr_store_entry(): carry out the planned store with the nodes in <paramref name="a"/>.</summary>
+    internal void Execute(MapleAllocState a)
+    {
+        _cur = a;
+        try
+        {
+            switch (_wp.Type)
+            {
+                case MapleStoreType.wr_store_root:
+                    StoreRoot();
+                    break;
+                case MapleStoreType.wr_new_root:
+                    NewRoot(_wp.Entry);
+                    break;
+                case MapleStoreType.wr_exact_fit:
+                    ExactFit();
+                    break;
+                case MapleStoreType.wr_spanning_store:
+                    SpanningStore();
+                    break;
+                default:
+                    LeafStore();
+                    break;
+            }
+
+            _gen++;
+        }
+        finally
+        {
+            _cur = null;
+        }
+    }
+
+    /// <summary>Walk from the root to the leaf covering <paramref name="index"/>, recording the path.</summary>
+    private int WalkPath(ulong index, int[] path, int[] offs, out int slot)
+    {
+        var h = _root;
+        var level = 0;
+        while (h >= 0)
+        {
+            ref var n = ref _inners[h];
+            var i = 0;
+            while (n.Piv[i] < index)
+            {
+                i++;
+            }
+
+            path[level] = h;
+            offs[level] = i;
+            level++;
+            h = n.Child[i];
+        }
+
+        path[level] = h;
+        ref var l = ref _leaves[~h];
+        var j = 0;
+        while (l.Piv[j] < index)
+        {
+            j++;
+        }
+
+        slot = j;
+        return h;
+    }
+
+    /// <summary>mas_store_root(): the tree is empty or holds only the root pointer.</summary>
+    private void StoreRoot()
+    {
+        var entry = _wp.Entry;
+        var index = _wp.Index;
+        var last = _wp.Last;
+        if (_wp.EntryIsNull)
+        {
+            if (index == 0 && _rootIsPtr)
+            {
+                _rootIsPtr = false;
+                _rootPtr = default!;
+                _count--;
+            }
+
+            return;
+        }
+
+        if (index != 0 || last != 0 || IsInternalEntry(entry))
+        {
+            RootExpand(entry, index, last);
+            return;
+        }
+
+        if (!_rootIsPtr)
+        {
+            _count++;
+        }
+
+        _rootIsPtr = true;
+        _rootPtr = entry;
+    }
+
+    /// <summary>mas_root_expand(): the first node, holding the old root pointer (if kept) and the new range.</summary>
+    private void RootExpand(T entry, ulong index, ulong last)
+    {
+        var contents = _rootIsPtr ? _rootPtr : default!;
+        var hadPtr = _rootIsPtr;
+        var leaf = NewLeafHandle(PopNode());
+        _eCount = 0;
+        _eMin = 0;
+        var kept = 0;
+        if (index != 0)
+        {
+            if (hadPtr)
+            {
+                AddE(0, contents);
+                kept = 1;
+                if (index > 1)
+                {
+                    AddE(index - 1, default!);
+                }
+            }
+            else
+            {
+                AddE(index - 1, default!);
+            }
+        }
+
+        AddE(last, entry);
+        if (last != ulong.MaxValue)
+        {
+            AddE(ulong.MaxValue, default!);
+        }
+
+        WriteLeaf(leaf, 0, 0, _eCount);
+        _rootIsPtr = false;
+        _rootPtr = default!;
+        _root = leaf;
+        _height = 1;
+        _count = kept + 1;
+    }
+
+    /// <summary>mas_new_root(): the write covers [0, ULONG_MAX]; the old tree goes.</summary>
+    private void NewRoot(T entry)
+    {
+        if (_root != NoNode)
+        {
+            DestroySubtree(_root);
+        }
+
+        if (_rootIsPtr)
+        {
+            _count--;
+        }
+
+        _root = NoNode;
+        _rootIsPtr = false;
+        _rootPtr = default!;
+        _height = 0;
+        if (IsNull(entry))
+        {
+            return;
+        }
+
+        var leaf = NewLeafHandle(PopNode());
+        _eCount = 0;
+        _eMin = 0;
+        AddE(ulong.MaxValue, entry);
+        WriteLeaf(leaf, 0, 0, 1);
+        _root = leaf;
+        _height = 1;
+        _count++;
+    }
+
+    /// <summary>wr_exact_fit: the write replaces exactly one slot.</summary>
+    private void ExactFit()
+    {
+        ref var l = ref Lf(_wp.Leaf);
+        var old = l.Slot[_wp.Offset];
+        l.Slot[_wp.Offset] = _wp.Entry;
+        var wasNull = IsNull(old);
+        if (wasNull != _wp.EntryIsNull)
+        {
+            _count += wasNull ? 1 : -1;
+            if (IsAllocTree)
+            {
+                l.MaxGap = LeafMaxGap(_wp.Leaf);
+                UpdateGapUp(_wp.Leaf);
+            }
+        }
+    }
+
+    /// <summary>A store inside one leaf: append, slot store, node store, split or rebalance.</summary>
+    private void LeafStore()
+    {
+        var leaf = _wp.Leaf;
+        ref var l = ref Lf(leaf);
+        _eCount = 0;
+        _eMin = l.Min;
+        for (var j = 0; j < _wp.Offset; j++)
+        {
+            AddE(l.Piv[j], l.Slot[j]);
+        }
+
+        if (_wp.RMin < _wp.Index)
+        {
+            AddE(_wp.Index - 1, l.Slot[_wp.Offset]);
+        }
+
+        AddE(_wp.Last, _wp.Entry);
+        if (_wp.EndPiv > _wp.Last)
+        {
+            AddE(_wp.EndPiv, l.Slot[_wp.OffsetEnd]);
+        }
+
+        for (var j = _wp.OffsetEnd + 1; j < l.Count; j++)
+        {
+            AddE(l.Piv[j], l.Slot[j]);
+        }
+
+        _count += NonNullE() - LeafNonNull(leaf);
+        for (var i = 0; i < _height; i++)
+        {
+            _pathR[i] = _pathL[i];
+            _offR[i] = _offL[i];
+        }
+
+        ReplaceLeaves(same: true);
+    }
+
+    /// <summary>mas_wr_spanning_store(): the write crosses leaves (or ends a leaf with NULL).</summary>
+    private void SpanningStore()
+    {
+        var isNull = _wp.EntryIsNull;
+        var leafL = _wp.Leaf;
+        var s = _wp.Offset;
+        var index = _wp.OrigIndex;
+        var last = _wp.OrigLast;
+        if (isNull)
+        {
+            // mas_extend_spanning_null(), left side.
+            ref var l = ref Lf(leafL);
+            var smin = SlotMin(leafL, s);
+            if (IsNull(l.Slot[s]))
+            {
+                index = smin;
+            }
+            else if (index == smin && s > 0 && IsNull(l.Slot[s - 1]))
+            {
+                index = SlotMin(leafL, s - 1);
+            }
+        }
+
+        var leafR = WalkPath(last, _pathR, _offR, out var t);
+        if (isNull)
+        {
+            // Right side: absorb a NULL after the write, and never leave a NULL at the end of a leaf
+            // (the kernel walks the right side to last + 1 for this).
+            ref var r = ref Lf(leafR);
+            if (IsNull(r.Slot[t]))
+            {
+                last = r.Piv[t];
+            }
+            else if (last == r.Piv[t] && t + 1 < r.Count && IsNull(r.Slot[t + 1]))
+            {
+                last = r.Piv[t + 1];
+            }
+
+            if (last == r.Piv[r.Count - 1] && last != ulong.MaxValue)
+            {
+                leafR = WalkPath(last + 1, _pathR, _offR, out _);
+                ref var r2 = ref Lf(leafR);
+                if (IsNull(r2.Slot[0]))
+                {
+                    last = r2.Piv[0];
+                }
+            }
+        }
+
+        _wp.Index = index;
+        _wp.Last = last;
+        if (index == 0 && last == ulong.MaxValue)
+        {
+            NewRoot(_wp.Entry);
+            return;
+        }
+
+        ref var ll = ref Lf(leafL);
+        _eCount = 0;
+        _eMin = ll.Min;
+        for (var j = 0; j < ll.Count; j++)
+        {
+            if (ll.Piv[j] < index)
+            {
+                AddE(ll.Piv[j], ll.Slot[j]);
+                continue;
+            }
+
+            if (SlotMin(leafL, j) < index)
+            {
+                AddE(index - 1, ll.Slot[j]);
+            }
+
+            break;
+        }
+
+        AddE(last, _wp.Entry);
+        ref var rr = ref Lf(leafR);
+        for (var j = 0; j < rr.Count; j++)
+        {
+            if (rr.Piv[j] > last)
+            {
+                AddE(rr.Piv[j], rr.Slot[j]);
+            }
+        }
+
+        _count += NonNullE() - LeafNonNull(leafL) - LeafNonNull(leafR);
+        ReplaceLeaves(same: false);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AddE(ulong piv, T slot)
+    {
+        _ePiv[_eCount] = piv;
+        _eSlot[_eCount] = slot;
+        _eCount++;
+    }
+
+    private int NonNullE()
+    {
+        var c = 0;
+        for (var i = 0; i < _eCount; i++)
+        {
+            if (!IsNull(_eSlot[i]))
+            {
+                c++;
+            }
+        }
+
+        return c;
+    }
+
+    private int LeafNonNull(int leaf)
+    {
+        ref var l = ref Lf(leaf);
+        var c = 0;
+        for (var i = 0; i < l.Count; i++)
+        {
+            if (!IsNull(l.Slot[i]))
+            {
+                c++;
+            }
+        }
+
+        return c;
+    }
+
+    /// <summary>
+    /// Replace the leaves from the left path's leaf to the right path's leaf (one leaf when
+    /// <paramref name="same"/>) by the contents in E, rebuilding each level up to where the structure stops
+    /// changing (the kernel's mas_spanning_rebalance()/mas_split()/mas_wr_node_store() collapsed into one).
+    /// </summary>
+    private void ReplaceLeaves(bool same)
+    {
+        var h = _height;
+        var leafL = _pathL[h - 1];
+        var leafR = same ? NoNode : _pathR[h - 1];
+        Span<int> n = stackalloc int[3];
+        var nn = PackLeaves(leafL, leafR, n);
+        _cand.Clear();
+        for (var k = 0; k < nn; k++)
+        {
+            _cand.Add(n[k]);
+        }
+
+        var unchangedLeafOnly = false;
+        var placed = false;
+        for (var level = h - 2; level >= 0; level--)
+        {
+            var a = _pathL[level];
+            var b = same ? a : _pathR[level];
+            var oa = _offL[level];
+            var ob = same ? oa : _offR[level];
+            if (a == b)
+            {
+                ref var an = ref In(a);
+                if (nn == 1 && oa == ob && an.Child[oa] == n[0])
+                {
+                    // Nothing moved at this level: the node keeps its range, so nothing above changes.
+                    unchangedLeafOnly = level == h - 2;
+                    if (!unchangedLeafOnly)
+                    {
+                        MarkDirty(a);
+                    }
+
+                    placed = true;
+                    break;
+                }
+
+                for (var c = oa + 1; c < ob; c++)
+                {
+                    DestroySubtree(an.Child[c]);
+                }
+
+                var cnt = 0;
+                for (var c = 0; c < oa; c++)
+                {
+                    _items[cnt++] = an.Child[c];
+                }
+
+                for (var k = 0; k < nn; k++)
+                {
+                    _items[cnt++] = n[k];
+                }
+
+                for (var c = ob + 1; c < an.Count; c++)
+                {
+                    _items[cnt++] = an.Child[c];
+                }
+
+                nn = PackInner(cnt, a, NoNode, n);
+                for (var k = 0; k < nn; k++)
+                {
+                    _cand.Add(n[k]);
+                }
+
+                if (nn == 1)
+                {
+                    placed = true;
+                    break;
+                }
+            }
+            else
+            {
+                ref var an = ref In(a);
+                for (var c = oa + 1; c < an.Count; c++)
+                {
+                    DestroySubtree(an.Child[c]);
+                }
+
+                ref var bn = ref In(b);
+                for (var c = 0; c < ob; c++)
+                {
+                    DestroySubtree(bn.Child[c]);
+                }
+
+                var cnt = 0;
+                for (var c = 0; c < oa; c++)
+                {
+                    _items[cnt++] = an.Child[c];
+                }
+
+                for (var k = 0; k < nn; k++)
+                {
+                    _items[cnt++] = n[k];
+                }
+
+                for (var c = ob + 1; c < bn.Count; c++)
+                {
+                    _items[cnt++] = bn.Child[c];
+                }
+
+                nn = PackInner(cnt, a, b, n);
+                for (var k = 0; k < nn; k++)
+                {
+                    _cand.Add(n[k]);
+                }
+            }
+        }
+
+        if (!placed)
+        {
+            // The top level produced the new root level.
+            if (nn == 1)
+            {
+                _root = n[0];
+                SetParent(n[0], NoNode, 0);
+            }
+            else
+            {
+                var r = NewInnerHandle(PopNode());
+                for (var k = 0; k < nn; k++)
+                {
+                    _items[k] = n[k];
+                }
+
+                WriteInner(r, 0, nn);
+                _root = r;
+                SetParent(r, NoNode, 0);
+                _height++;
+            }
+        }
+
+        FixCandidates();
+        CollapseRoot();
+        if (!IsAllocTree)
+        {
+            _dirty.Clear();
+            return;
+        }
+
+        if (unchangedLeafOnly && _dirty.Count == 0)
+        {
+            UpdateGapUp(leafL);
+            return;
+        }
+
+        if (unchangedLeafOnly && IsLive(leafL))
+        {
+            var p = ParentOf(leafL);
+            if (p != NoNode)
+            {
+                MarkDirty(p);
+            }
+        }
+
+        RecomputeDirtyGaps();
+    }
+
+    /// <summary>Pack E into one to three leaves, reusing <paramref name="a"/> (and <paramref name="b"/>).</summary>
+    private int PackLeaves(int a, int b, Span<int> outNodes)
+    {
+        var n = _eCount;
+        int k;
+        Span<int> bound = stackalloc int[4];
+        bound[0] = 0;
+        if (n <= LeafCap)
+        {
+            k = 1;
+            bound[1] = n;
+        }
+        else if (n <= 30)
+        {
+            k = 2;
+            bound[1] = NoNullSplit((n + 1) / 2, n);
+            bound[2] = n;
+        }
+        else
+        {
+            k = 3;
+            bound[1] = NoNullSplit((n + 2) / 3, n);
+            bound[2] = NoNullSplit(bound[1] + ((n - bound[1] + 1) / 2), n);
+            bound[3] = n;
+        }
+
+        outNodes[0] = a;
+        if (k >= 2)
+        {
+            outNodes[1] = b != NoNode ? b : NewLeafHandle(PopNode());
+        }
+        else if (b != NoNode)
+        {
+            FreeHandle(b);
+        }
+
+        if (k == 3)
+        {
+            outNodes[2] = NewLeafHandle(PopNode());
+        }
+
+        for (var p = 0; p < k; p++)
+        {
+            var min = bound[p] == 0 ? _eMin : _ePiv[bound[p] - 1] + 1;
+            WriteLeaf(outNodes[p], min, bound[p], bound[p + 1]);
+        }
+
+        return k;
+    }
+
+    /// <summary>mab_no_null_split(): a leaf other than the last may not end in NULL; move the split right.</summary>
+    private int NoNullSplit(int split, int n)
+    {
+        if (IsNull(_eSlot[split - 1]))
+        {
+            return split + 1 < n ? split + 1 : split - 1;
+        }
+
+        return split;
+    }
+
+    /// <summary>Write E[from, to) into a leaf.</summary>
+    private void WriteLeaf(int leaf, ulong min, int from, int to)
+    {
+        ref var l = ref Lf(leaf);
+        var cnt = to - from;
+        for (var i = 0; i < cnt; i++)
+        {
+            l.Piv[i] = _ePiv[from + i];
+            l.Slot[i] = _eSlot[from + i];
+        }
+
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+        {
+            for (var i = cnt; i < l.Count; i++)
+            {
+                l.Slot[i] = default!;
+            }
+        }
+
+        l.Count = (byte)cnt;
+        l.Min = min;
+        if (IsAllocTree)
+        {
+            l.MaxGap = LeafMaxGap(leaf);
+        }
+    }
+
+    /// <summary>Pack _items[0, cnt) into one to three internal nodes, reusing <paramref name="a"/> (and <paramref name="b"/>).</summary>
+    private int PackInner(int cnt, int a, int b, Span<int> outNodes)
+    {
+        var cap = InnerCap;
+        int k;
+        Span<int> bound = stackalloc int[4];
+        bound[0] = 0;
+        if (cnt <= cap)
+        {
+            k = 1;
+            bound[1] = cnt;
+        }
+        else if (cnt <= 2 * cap)
+        {
+            k = 2;
+            bound[1] = (cnt + 1) / 2;
+            bound[2] = cnt;
+        }
+        else
+        {
+            k = 3;
+            bound[1] = (cnt + 2) / 3;
+            bound[2] = bound[1] + ((cnt - bound[1] + 1) / 2);
+            bound[3] = cnt;
+        }
+
+        outNodes[0] = a;
+        if (k >= 2)
+        {
+            outNodes[1] = b != NoNode ? b : NewInnerHandle(PopNode());
+        }
+        else if (b != NoNode)
+        {
+            FreeHandle(b);
+        }
+
+        if (k == 3)
+        {
+            outNodes[2] = NewInnerHandle(PopNode());
+        }
+
+        for (var p = 0; p < k; p++)
+        {
+            WriteInner(outNodes[p], bound[p], bound[p + 1]);
+        }
+
+        return k;
+    }
+
+    /// <summary>Write _items[from, to) as the children of an internal node.</summary>
+    private void WriteInner(int node, int from, int to)
+    {
+        ref var n = ref In(node);
+        var cnt = to - from;
+        for (var i = 0; i < cnt; i++)
+        {
+            var c = _items[from + i];
+            n.Child[i] = c;
+            n.Piv[i] = NodeMax(c);
+            SetParent(c, node, i);
+        }
+
+        for (var i = cnt; i < MapleNodeLayout.MAPLE_RANGE64_SLOTS; i++)
+        {
+            n.Gap[i] = 0;
+        }
+
+        n.Count = (byte)cnt;
+        n.Min = NodeMin(_items[from]);
+        MarkDirty(node);
+    }
+
+    /// <summary>Free a subtree that left the tree (mas_topiary / mte_destroy_walk()).</summary>
+    private void DestroySubtree(int h)
+    {
+        if (IsLeaf(h))
+        {
+            _count -= LeafNonNull(h);
+        }
+        else
+        {
+            ref var n = ref In(h);
+            for (var i = 0; i < n.Count; i++)
+            {
+                DestroySubtree(n.Child[i]);
+            }
+        }
+
+        FreeHandle(h);
+    }
+
+    private int MinCountOf(int h) => IsLeaf(h) ? LeafMinCount : InnerMinCount;
+
+    /// <summary>Rebalance the nodes the write left below minimum occupancy, deepest first.</summary>
+    private void FixCandidates()
+    {
+        if (_cand.Count == 0)
+        {
+            return;
+        }
+
+        _gapWork.Clear();
+        foreach (var c in _cand)
+        {
+            if (IsLive(c))
+            {
+                _gapWork.Add((Depth(c), c));
+            }
+        }
+
+        SortDeepestFirst(_gapWork);
+        foreach (var (_, c) in _gapWork)
+        {
+            if (IsLive(c) && c != _root && NodeCountOf(c) < MinCountOf(c))
+            {
+                FixDeficient(c);
+            }
+        }
+
+        _gapWork.Clear();
+        _cand.Clear();
+    }
+
+    /// <summary>Insertion sort by depth, deepest first (the lists hold a handful of nodes).</summary>
+    private static void SortDeepestFirst(List<(int Depth, int Node)> list)
+    {
+        for (var i = 1; i < list.Count; i++)
+        {
+            var item = list[i];
+            var j = i - 1;
+            while (j >= 0 && list[j].Depth < item.Depth)
+            {
+                list[j + 1] = list[j];
+                j--;
+            }
+
+            list[j + 1] = item;
+        }
+    }
+
+    private int Depth(int h)
+    {
+        var d = 0;
+        var p = ParentOf(h);
+        while (p != NoNode)
+        {
+            d++;
+            p = In(p).Parent;
+        }
+
+        return d;
+    }
+
+    /// <summary>
+    /// mas_rebalance(): bring a node below minimum occupancy up by merging it with a sibling or sharing the
+    /// sibling's contents; a parent left with too few children is fixed in turn.
+    /// </summary>
+    private void FixDeficient(int x)
+    {
+        while (true)
+        {
+            if (!IsLive(x))
+            {
+                return;
+            }
+
+            var p = ParentOf(x);
+            if (p == NoNode)
+            {
+                CollapseRoot();
+                return;
+            }
+
+            if (NodeCountOf(x) >= MinCountOf(x))
+            {
+                return;
+            }
+
+            if (In(p).Count == 1)
+            {
+                FixDeficient(p);
+                continue;
+            }
+
+            var px = PSlotOf(x);
+            var lslot = px > 0 ? px - 1 : px;
+            ref var pn = ref In(p);
+            var left = pn.Child[lslot];
+            var right = pn.Child[lslot + 1];
+            var cap = IsLeaf(x) ? LeafCap : InnerCap;
+            var total = NodeCountOf(left) + NodeCountOf(right);
+            MarkDirty(p);
+            if (total <= cap)
+            {
+                Merge(left, right, p, lslot);
+                if (p == _root)
+                {
+                    CollapseRoot();
+                    return;
+                }
+
+                if (In(p).Count >= InnerMinCount)
+                {
+                    return;
+                }
+
+                x = p;
+                continue;
+            }
+
+            Redistribute(left, right, p, lslot);
+            return;
+        }
+    }
+
+    /// <summary>Move all of <paramref name="right"/> into <paramref name="left"/> and drop it from the parent.</summary>
+    private void Merge(int left, int right, int p, int lslot)
+    {
+        if (IsLeaf(left))
+        {
+            ref var l = ref Lf(left);
+            ref var r = ref Lf(right);
+            int lc = l.Count;
+            for (var i = 0; i < r.Count; i++)
+            {
+                l.Piv[lc + i] = r.Piv[i];
+                l.Slot[lc + i] = r.Slot[i];
+            }
+
+            l.Count = (byte)(lc + r.Count);
+            if (IsAllocTree)
+            {
+                l.MaxGap = LeafMaxGap(left);
+            }
+        }
+        else
+        {
+            ref var l = ref In(left);
+            ref var r = ref In(right);
+            int lc = l.Count;
+            for (var i = 0; i < r.Count; i++)
+            {
+                var c = r.Child[i];
+                l.Child[lc + i] = c;
+                l.Piv[lc + i] = r.Piv[i];
+                SetParent(c, left, lc + i);
+            }
+
+            l.Count = (byte)(lc + r.Count);
+            MarkDirty(left);
+        }
+
+        FreeHandle(right);
+        ref var pn = ref In(p);
+        pn.Piv[lslot] = pn.Piv[lslot + 1];
+        for (var i = lslot + 1; i < pn.Count - 1; i++)
+        {
+            pn.Child[i] = pn.Child[i + 1];
+            pn.Piv[i] = pn.Piv[i + 1];
+            pn.Gap[i] = pn.Gap[i + 1];
+            SetParent(pn.Child[i], p, i);
+        }
+
+        pn.Count--;
+        pn.Gap[pn.Count] = 0;
+    }
+
+    /// <summary>Share the contents of two siblings evenly (mas_rebalance() when they do not fit one node).</summary>
+    private void Redistribute(int left, int right, int p, int lslot)
+    {
+        ref var pn = ref In(p);
+        if (IsLeaf(left))
+        {
+            ref var l = ref Lf(left);
+            ref var r = ref Lf(right);
+            _eCount = 0;
+            _eMin = l.Min;
+            for (var i = 0; i < l.Count; i++)
+            {
+                AddE(l.Piv[i], l.Slot[i]);
+            }
+
+            for (var i = 0; i < r.Count; i++)
+            {
+                AddE(r.Piv[i], r.Slot[i]);
+            }
+
+            var s = NoNullSplit(_eCount / 2, _eCount);
+            WriteLeaf(left, _eMin, 0, s);
+            WriteLeaf(right, _ePiv[s - 1] + 1, s, _eCount);
+            pn.Piv[lslot] = _ePiv[s - 1];
+            return;
+        }
+
+        ref var li = ref In(left);
+        ref var ri = ref In(right);
+        var cnt = 0;
+        for (var i = 0; i < li.Count; i++)
+        {
+            _items[cnt++] = li.Child[i];
+        }
+
+        for (var i = 0; i < ri.Count; i++)
+        {
+            _items[cnt++] = ri.Child[i];
+        }
+
+        var split = cnt / 2;
+        WriteInner(left, 0, split);
+        WriteInner(right, split, cnt);
+        pn.Piv[lslot] = NodeMax(left);
+    }
+
+    /// <summary>A root with a single child gives way to the child (the tree shrinks by a level).</summary>
+    private void CollapseRoot()
+    {
+        while (_root != NoNode && !IsLeaf(_root) && In(_root).Count == 1)
+        {
+            var child = In(_root).Child[0];
+            FreeHandle(_root);
+            _root = child;
+            SetParent(child, NoNode, 0);
+            _height--;
+        }
+    }
+
+    private void MarkDirty(int inner)
+    {
+        if (IsAllocTree)
+        {
+            _dirty.Add(inner);
+        }
+    }
+
+    /// <summary>The largest NULL run of a leaf.</summary>
+    private ulong LeafMaxGap(int leaf)
+    {
+        ref var l = ref Lf(leaf);
+        ulong max = 0;
+        var min = l.Min;
+        for (var i = 0; i < l.Count; i++)
+        {
+            var piv = l.Piv[i];
+            if (IsNull(l.Slot[i]))
+            {
+                var gap = piv - min + 1;
+                if (gap == 0)
+                {
+                    gap = ulong.MaxValue;
+                }
+
+                if (gap > max)
+                {
+                    max = gap;
+                }
+            }
+
+            min = piv + 1;
+        }
+
+        return max;
+    }
+
+    /// <summary>mas_update_gap(): propagate a child's new largest gap towards the root, stopping when nothing changes.</summary>
+    private void UpdateGapUp(int child)
+    {
+        var g = SubtreeMaxGap(child);
+        var p = ParentOf(child);
+        int s = PSlotOf(child);
+        while (p != NoNode)
+        {
+            ref var n = ref In(p);
+            if (n.Gap[s] == g)
+            {
+                return;
+            }
+
+            var oldMax = n.Gap[n.MetaGap];
+            n.Gap[s] = g;
+            var max = SetMetaGap(ref n);
+            if (max == oldMax)
+            {
+                return;
+            }
+
+            g = max;
+            s = n.PSlot;
+            p = n.Parent;
+        }
+    }
+
+    /// <summary>ma_max_gap(): the largest gap and its slot (the highest slot among equals).</summary>
+    private static ulong SetMetaGap(ref MapleInner n)
+    {
+        ulong max = 0;
+        var meta = 0;
+        for (var i = n.Count - 1; i >= 0; i--)
+        {
+            if (n.Gap[i] > max)
+            {
+                max = n.Gap[i];
+                meta = i;
+            }
+        }
+
+        n.MetaGap = (byte)meta;
+        return max;
+    }
+
+    /// <summary>Recompute the gaps of every dirty internal node and its ancestors, deepest first.</summary>
+    private void RecomputeDirtyGaps()
+    {
+        if (_dirty.Count == 0)
+        {
+            return;
+        }
+
+        if (_mark.Length < _inners.Length)
+        {
+            Array.Resize(ref _mark, _inners.Length);
+        }
+
+        if (++_epoch == int.MaxValue)
+        {
+            Array.Clear(_mark);
+            _epoch = 1;
+        }
+
+        _gapWork.Clear();
+        foreach (var d in _dirty)
+        {
+            var h = d;
+            while (h != NoNode && IsLive(h) && _mark[h] != _epoch)
+            {
+                _mark[h] = _epoch;
+                _gapWork.Add((0, h));
+                h = In(h).Parent;
+            }
+        }
+
+        for (var i = 0; i < _gapWork.Count; i++)
+        {
+            _gapWork[i] = (Depth(_gapWork[i].Node), _gapWork[i].Node);
+        }
+
+        SortDeepestFirst(_gapWork);
+        foreach (var (_, h) in _gapWork)
+        {
+            ref var n = ref In(h);
+            for (var i = 0; i < n.Count; i++)
+            {
+                n.Gap[i] = SubtreeMaxGap(n.Child[i]);
+            }
+
+            for (var i = n.Count; i < MapleNodeLayout.MAPLE_RANGE64_SLOTS; i++)
+            {
+                n.Gap[i] = 0;
+            }
+
+            SetMetaGap(ref n);
+        }
+
+        _gapWork.Clear();
+        _dirty.Clear();
+    }
+}
