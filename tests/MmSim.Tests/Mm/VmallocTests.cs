@@ -1,6 +1,6 @@
 using MmSim.Kernel;
-using Xunit;
 using MmSim.Mm;
+using Xunit;
 using static MmSim.Tests.Mm.VmallocTestMachine;
 
 namespace MmSim.Tests.Mm;
