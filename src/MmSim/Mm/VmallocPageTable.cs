@@ -84,69 +84,111 @@ internal sealed class VmallocPageTable
     /// <summary>vunmap_range_noflush(): clear every PTE in [start, end).</summary>
     public void ClearRange(ulong start, ulong end)
     {
-        var addr = start;
-        while (addr < end)
+        if (end <= start || _ptePages.Count == 0)
         {
-            var key = addr >> PmdShift;
-            var next = Math.Min(end, (key + 1) << PmdShift);
-            if (next <= addr)
+            return;
+        }
+
+        var firstKey = start >> PmdShift;
+        var lastKey = (end - 1) >> PmdShift;
+        if (Sparse(firstKey, lastKey))
+        {
+            foreach (var key in KeysIn(firstKey, lastKey))
             {
-                next = end;
+                ClearIn(key, start, end);
             }
 
-            if (_ptePages.ContainsKey(key))
-            {
-                for (var a = addr; a < next; a += K.PAGE_SIZE)
-                {
-                    Clear(a);
-                }
-            }
+            return;
+        }
 
-            addr = next;
+        for (var key = firstKey; key <= lastKey; key++)
+        {
+            ClearIn(key, start, end);
         }
     }
 
     /// <summary>Visit every present PTE in [start, end) in address order (apply_to_existing_page_range()).</summary>
     public void ForEachPresent(ulong start, ulong end, Action<ulong, long> visit)
     {
-        var addr = start;
-        while (addr < end)
+        if (end <= start || _ptePages.Count == 0)
         {
-            var key = addr >> PmdShift;
-            var next = Math.Min(end, (key + 1) << PmdShift);
-            if (next <= addr)
+            return;
+        }
+
+        var firstKey = start >> PmdShift;
+        var lastKey = (end - 1) >> PmdShift;
+        if (Sparse(firstKey, lastKey))
+        {
+            foreach (var key in KeysIn(firstKey, lastKey))
             {
-                next = end;
+                VisitIn(key, start, end, visit);
             }
 
-            if (_ptePages.TryGetValue(key, out var p))
-            {
-                for (var a = addr; a < next; a += K.PAGE_SIZE)
-                {
-                    var e = p.Entries[(int)((a >> K.PAGE_SHIFT) & (PtrsPerPte - 1))];
-                    if (e != 0)
-                    {
-                        visit(a, e - 1);
-                    }
-                }
-            }
+            return;
+        }
 
-            addr = next;
+        for (var key = firstKey; key <= lastKey; key++)
+        {
+            VisitIn(key, start, end, visit);
         }
     }
 
-    /// <summary>Every present PTE, sorted by address (for invariant checks).</summary>
-    public IEnumerable<(ulong Addr, long Pfn)> AllPresent()
+    // A range spanning many more 2 MiB blocks than there are PTE pages is walked through the table's keys.
+    private bool Sparse(ulong firstKey, ulong lastKey) => lastKey - firstKey > (ulong)_ptePages.Count * 4;
+
+    private List<ulong> KeysIn(ulong firstKey, ulong lastKey)
     {
-        foreach (var key in _ptePages.Keys.Order())
+        var keys = _ptePages.Keys.Where(k => k >= firstKey && k <= lastKey).ToList();
+        keys.Sort();
+        return keys;
+    }
+
+    // The entry indexes of PTE page key that lie in [start, end).
+    private static (int First, int Last) Span(ulong key, ulong start, ulong end)
+    {
+        var first = key == start >> PmdShift ? (int)((start >> K.PAGE_SHIFT) & (PtrsPerPte - 1)) : 0;
+        var last = key == (end - 1) >> PmdShift ? (int)(((end - 1) >> K.PAGE_SHIFT) & (PtrsPerPte - 1)) : PtrsPerPte - 1;
+        return (first, last);
+    }
+
+    private void ClearIn(ulong key, ulong start, ulong end)
+    {
+        if (!_ptePages.TryGetValue(key, out var p))
         {
-            var p = _ptePages[key];
-            for (var i = 0; i < PtrsPerPte; i++)
+            return;
+        }
+
+        var (first, last) = Span(key, start, end);
+        for (var i = first; i <= last; i++)
+        {
+            if (p.Entries[i] != 0)
             {
-                if (p.Entries[i] != 0)
-                {
-                    yield return ((key << PmdShift) + ((ulong)i << K.PAGE_SHIFT), p.Entries[i] - 1);
-                }
+                p.Entries[i] = 0;
+                p.Present--;
+                NrMapped--;
+            }
+        }
+
+        if (p.Present == 0)
+        {
+            _ptePages.Remove(key);
+        }
+    }
+
+    private void VisitIn(ulong key, ulong start, ulong end, Action<ulong, long> visit)
+    {
+        if (!_ptePages.TryGetValue(key, out var p))
+        {
+            return;
+        }
+
+        var (first, last) = Span(key, start, end);
+        for (var i = first; i <= last; i++)
+        {
+            var e = p.Entries[i];
+            if (e != 0)
+            {
+                visit((key << PmdShift) + ((ulong)i << K.PAGE_SHIFT), e - 1);
             }
         }
     }

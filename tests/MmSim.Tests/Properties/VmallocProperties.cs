@@ -23,7 +23,7 @@ public class VmallocProperties
     {
         public Harness()
         {
-            M = new Machine(new MachineConfig { RamBytes = 32UL << 20, Cpus = 1, Seed = 3 });
+            M = new Machine(new MachineConfig { RamBytes = 16UL << 20, Cpus = 1, Seed = 3 });
             FreeAtStart = M.PageAlloc.NrFreePages;
             ObjectsAtStart = M.Slab.Caches.Sum(c => c.ActiveObjects);
         }
@@ -70,7 +70,7 @@ public class VmallocProperties
             Sparse.Remove(id);
         }
 
-        public override string ToString() => "machine ram=32M cpus=1";
+        public override string ToString() => "machine ram=16M cpus=1";
     }
 
     /// <summary>The model plus the result the last step must have produced and the expected report counts.</summary>
