@@ -34,6 +34,7 @@ public sealed class Machine
         AddMeminfo("Slab", () => (ulong)Slab.SlabPages << (K.PAGE_SHIFT - 10));
         AddMeminfo("SUnreclaim", () => (ulong)Slab.SlabPages << (K.PAGE_SHIFT - 10));
         Vmalloc.AddMeminfo(this);
+        Vm = new VmSubsystem(this);
         Tasks = new TaskList(this);
     }
 
@@ -75,6 +76,9 @@ public sealed class Machine
 
     /// <summary>bpf_map_area_alloc and friends (kernel/bpf/syscall.c).</summary>
     public BpfMapArea BpfMapArea { get; }
+
+    /// <summary>The process layer: VMA and file caches, vm sysctls, file references.</summary>
+    public VmSubsystem Vm { get; }
 
     /// <summary>The processes.</summary>
     public TaskList Tasks { get; }

@@ -38,7 +38,7 @@ public class RegistryTests
         string[] implemented =
         [
             "machine", "spawn", "check", "show buddyinfo", "show meminfo", "inject fail_page_alloc", "inject failslab",
-            "inject off", "stat free_pages", "alloc_pages", "__free_pages",
+            "inject off", "stat free_pages", "alloc_pages", "__free_pages", "kmalloc", "kfree",
         ];
         foreach (var n in implemented)
         {

@@ -240,6 +240,15 @@ public class RunnerTests
     }
 
     [Fact]
+    public void AProgramWithoutObjectIsExplained()
+    {
+        var reg = OpRegistry.CreateDefault();
+        reg.Process("prog_load", _ => StepResult.Of(3UL));
+        var r = RunOutput.Run("spawn p\np: g = prog_load maps=1\ng: cast_user 1 2", reg);
+        Assert.Equal("t.mms:3:1: 'g' holds a value but no program object: the statement that bound it attached none", r.ErrLines.Single());
+    }
+
+    [Fact]
     public void AnExitedProcessCannotAct()
     {
         var reg = OpRegistry.CreateDefault();
@@ -402,9 +411,9 @@ public class RunnerTests
         var dir = Directory.CreateTempSubdirectory("mmsim-runner-");
         try
         {
-            File.WriteAllText(Path.Combine(dir.FullName, "a.mms"), "check\n");
-            File.WriteAllText(Path.Combine(dir.FullName, "b.mms"), "stat free_pages => 1\n");
-            File.WriteAllText(Path.Combine(dir.FullName, "c.mms"), "stat free_pages => 256K\n");
+            System.IO.File.WriteAllText(Path.Combine(dir.FullName, "a.mms"), "check\n");
+            System.IO.File.WriteAllText(Path.Combine(dir.FullName, "b.mms"), "stat free_pages => 1\n");
+            System.IO.File.WriteAllText(Path.Combine(dir.FullName, "c.mms"), "stat free_pages => 256K\n");
             using var o = new StringWriter();
             using var e = new StringWriter();
             var runner = new ScenarioRunner(o, e);

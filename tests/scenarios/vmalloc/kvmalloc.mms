@@ -2,19 +2,19 @@
 machine ram=64M
 free = stat free_pages
 inject failslab nth=1
-kvmalloc 4K => null                              # size <= PAGE_SIZE: no fallback
+kvmalloc size=4K => null                              # size <= PAGE_SIZE: no fallback
 inject failslab nth=1
-a = kvmalloc 4K + 1 => 0xffffc90000000000        # kmalloc failed: vmalloc, 2 pages
+a = kvmalloc size=4K+1 => 0xffffc90000000000        # kmalloc failed: vmalloc, 2 pages
 inject failslab nth=1
-kvmalloc 4K + 1 gfp=atomic => null               # non-blocking: no fallback
+kvmalloc size=4K+1 gfp=atomic => null               # non-blocking: no fallback
 inject off
-kvmalloc 0x80000000 => WARN                      # > INT_MAX: WARN_ON_ONCE, NULL
-kvmalloc 0x80000000 gfp=kernel|nowarn => null
-b = kvmalloc 4M + 1 => a + 3p                    # above KMALLOC_MAX_SIZE: vmalloc without the order WARN
+kvmalloc size=0x80000000 => WARN                      # > INT_MAX: WARN_ON_ONCE, NULL
+kvmalloc size=0x80000000 gfp=kernel|nowarn => null
+b = kvmalloc size=4M+1 => a + 3p                    # above KMALLOC_MAX_SIZE: vmalloc without the order WARN
 show vmallocinfo
 kvfree a
 kvfree b
-bpf_map_area_alloc 32K => any                    # kmalloc (<= PAGE_SIZE << PAGE_ALLOC_COSTLY_ORDER)
+bpf_map_area_alloc size=32K => any                    # kmalloc (<= PAGE_SIZE << PAGE_ALLOC_COSTLY_ORDER)
 stat vmalloc_pages => 0
 purge_vmap_area_lazy
 check
