@@ -48,12 +48,7 @@ public sealed partial class MmStruct
             }
 
             tmp.VmFlagsClear(VmFlags.VM_LOCKED_MASK);
-            if (MmMt.StoreGfp(tmp) != 0)
-            {
-                Vm.VmAreaFree(tmp);
-                return DupMmapFailed(mpnt);
-            }
-
+            MmMt.Store(tmp);
             MapCount++;
             VmaOpen(tmp);
             if (tmp.VmFile is not null)

@@ -26,7 +26,6 @@ public sealed partial class MmStruct
         Log = vm.Machine.Log.Vm;
         MmapBase = K.PageAlign(TaskSize - MinGap);
         MmapLegacyBase = K.PageAlign(TaskSize / 3);
-        MmMt = new VmaIterator(vm.MapleNodes, vm.Machine.Reports);
     }
 
     public VmSubsystem Vm { get; }
@@ -39,7 +38,7 @@ public sealed partial class MmStruct
     public TaskStruct? Owner { get; internal set; }
 
     /// <summary>mm->mm_mt: the VMA tree.</summary>
-    public VmaIterator MmMt { get; }
+    public VmaIterator MmMt { get; } = new();
 
     /// <summary>The page tables.</summary>
     public PageTable Pgd { get; } = new();

@@ -84,7 +84,7 @@ public sealed partial class TaskStruct
         }
         else
         {
-            VfsFile? file = null;
+            File? file = null;
             if ((flags & Mman.MAP_ANONYMOUS) == 0)
             {
                 file = Files!.Fget(fd);

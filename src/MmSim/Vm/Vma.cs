@@ -21,7 +21,7 @@ internal sealed class VmaMergeStruct
     public ulong End;
     public ulong Pgoff;
     public VmFlags Flags;
-    public VfsFile? File;
+    public File? File;
     public AnonVma? AnonVma;
     public VmaMergeState State;
 
@@ -149,21 +149,18 @@ public sealed partial class MmStruct
     // commit_merge(): set the merged range, adjust a neighbour, delete the VMAs the merge swallowed.
     private int CommitMerge(VmaMergeStruct vmg, VmArea? adjust, VmArea? remove, VmArea? remove2, long adjStart, bool expanded)
     {
-        var vma = vmg.Vma!;
-        var err = expanded
-            ? MmMt.Prealloc(vmg.Start, vmg.End, vma)
-            : MmMt.Prealloc((ulong)((long)adjust!.VmStart + adjStart), adjust.VmEnd, vma);
-        if (err != 0)
+        if (VmaIterator.Prealloc() != 0)
         {
             return -(int)Errno.ENOMEM;
         }
 
+        var vma = vmg.Vma!;
         vma.VmStart = vmg.Start;
         vma.VmEnd = vmg.End;
         vma.VmPgoff = vmg.Pgoff;
         if (expanded)
         {
-            MmMt.StorePrealloc(vma);
+            MmMt.Store(vma);
         }
 
         if (adjStart != 0)
@@ -173,11 +170,9 @@ public sealed partial class MmStruct
             if (adjStart < 0)
             {
                 Machine.Reports.WarnOn(expanded, "commit_merge", "adj_start < 0 with an expanded VMA");
-                MmMt.StorePrealloc(adjust);
+                MmMt.Store(adjust);
             }
         }
-
-        MmMt.PreallocFree();
 
         // vma_complete(): the removed VMAs go without close (they have none).
         foreach (var r in (ReadOnlySpan<VmArea?>)[remove, remove2])
@@ -417,7 +412,7 @@ public sealed partial class MmStruct
             n.VmPgoff += (addr - vma.VmStart) >> K.PAGE_SHIFT;
         }
 
-        if (MmMt.Prealloc(n.VmStart, n.VmEnd, n) != 0)
+        if (VmaIterator.Prealloc() != 0)
         {
             Vm.VmAreaFree(n);
             return -(int)Errno.ENOMEM;
@@ -442,7 +437,7 @@ public sealed partial class MmStruct
             vma.VmEnd = addr;
         }
 
-        MmMt.StorePrealloc(n);
+        MmMt.Store(n);
         MapCount++;
         return 0;
     }
@@ -681,7 +676,7 @@ public sealed partial class MmStruct
             return;
         }
 
-        MmMt.ClearGfp(vms.Start, vms.End, Gfp.GFP_KERNEL | Gfp.__GFP_NOFAIL);
+        MmMt.ClearGfp(vms.Start, vms.End);
         VmsCompleteMunmapVmas(vms);
     }
 
@@ -733,12 +728,12 @@ public sealed partial class MmStruct
     // vma_link()
     private int VmaLink(VmArea vma)
     {
-        if (MmMt.Prealloc(vma.VmStart, vma.VmEnd, vma) != 0)
+        if (VmaIterator.Prealloc() != 0)
         {
             return -(int)Errno.ENOMEM;
         }
 
-        MmMt.StorePrealloc(vma);
+        MmMt.Store(vma);
         MapCount++;
         return 0;
     }
