@@ -48,7 +48,12 @@ public sealed partial class MmStruct
             }
 
             tmp.VmFlagsClear(VmFlags.VM_LOCKED_MASK);
-            MmMt.Store(tmp);
+            if (MmMt.StoreGfp(tmp) != 0)
+            {
+                Vm.VmAreaFree(tmp);
+                return DupMmapFailed(mpnt);
+            }
+
             MapCount++;
             VmaOpen(tmp);
             if (tmp.VmFile is not null)
