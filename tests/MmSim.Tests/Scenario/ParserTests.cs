@@ -183,7 +183,7 @@ public class ParserTests
     [InlineData("spawn p\nspawn q\nmachine", "3:1: 'machine' must come before any other statement")]
     [InlineData("machine\nmachine", "2:1: 'machine' must come before any other statement")]
     [InlineData("show", "1:5: expected what to show (maps, buddyinfo, vmallocinfo, meminfo), got the end of the line")]
-    [InlineData("stat foo", "1:6: unknown stat 'foo' (free_pages, vm_open, vm_close, writecnt, arena_pages, memcg, vmas, vmalloc_pages)")]
+    [InlineData("stat foo", "1:6: unknown stat 'foo' (free_pages, vm_open, vm_close, writecnt, arena_pages, memcg, vmas)")]
     [InlineData("show buddyinf", "1:6: unknown show 'buddyinf' (did you mean 'buddyinfo'?) (maps, buddyinfo, vmallocinfo, meminfo)")]
     [InlineData("inject 5", "1:8: expected what to inject (fail_page_alloc, failslab, off), got 5")]
     // binding

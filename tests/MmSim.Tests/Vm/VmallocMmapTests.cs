@@ -12,7 +12,7 @@ public sealed class VmallocMmapTests : VmFixture
     {
         public ulong Buffer => buffer;
 
-        public override int Mmap(MmSim.Vm.File file, VmArea vma) =>
+        public override int Mmap(VfsFile file, VmArea vma) =>
             m.Vmalloc.RemapVmallocRange(new VmaUserPageInserter(vma), buffer, vma.VmPgoff);
     }
 
