@@ -12,3 +12,10 @@ inject fail_page_alloc probability=100 times=-1
 alloc_pages order=2 => null
 inject off
 c = alloc_pages order=2 => ok
+##
+## failslab does the same for slab allocations: `kmalloc` (an extension statement, like alloc_pages) returns the
+## object's kernel address in the direct map, or null.
+inject failslab nth=1
+kmalloc size=64 => null
+p = kmalloc size=64
+kfree p

@@ -75,11 +75,6 @@ public sealed partial class MapleTree<T>
             errors.Add($"count {_count} but the leaves hold {st.NonNull} entries");
         }
 
-        if (st.NonNull == 0)
-        {
-            errors.Add("tree with nodes holds no entry (should be empty)");
-        }
-
         return errors;
     }
 

@@ -597,6 +597,14 @@ public sealed partial class MapleTree<T>
         var h = _height;
         var leafL = _pathL[h - 1];
         var leafR = same ? NoNode : _pathR[h - 1];
+        if (same && _eCount > LeafCap && h > 1 && TryPushLeaf(leafL))
+        {
+            // mas_push_data(): a sibling took the overflow; only the parent's pivot moved.
+            RecomputeDirtyGaps();
+            _dirty.Clear();
+            return;
+        }
+
         Span<int> n = stackalloc int[3];
         var nn = PackLeaves(leafL, leafR, n);
         _cand.Clear();
@@ -648,6 +656,12 @@ public sealed partial class MapleTree<T>
                 for (var c = ob + 1; c < an.Count; c++)
                 {
                     _items[cnt++] = an.Child[c];
+                }
+
+                if (cnt > InnerCap && level > 0 && TryPushInner(a, cnt))
+                {
+                    placed = true;
+                    break;
                 }
 
                 nn = PackInner(cnt, a, NoNode, n);
@@ -799,15 +813,164 @@ public sealed partial class MapleTree<T>
         return k;
     }
 
-    /// <summary>mab_no_null_split(): a leaf other than the last may not end in NULL; move the split right.</summary>
+    /// <summary>
+    /// mab_no_null_split(): a leaf other than the last may not end in NULL. <paramref name="split"/> is the
+    /// number of entries the left node gets; if its last one is NULL, give it one more when the right side stays
+    /// sufficient and the left still fits, else one fewer.
+    /// </summary>
     private int NoNullSplit(int split, int n)
     {
-        if (IsNull(_eSlot[split - 1]))
+        var s = split - 1;
+        if (IsNull(_eSlot[s]))
         {
-            return split + 1 < n ? split + 1 : split - 1;
+            if (s < LeafCap - 1 && (n - 1 - s) > MapleNodeLayout.MinSlotsRange64)
+            {
+                s++;
+            }
+            else
+            {
+                s--;
+            }
         }
 
-        return split;
+        return s + 1;
+    }
+
+    /// <summary>
+    /// mas_push_data() for a leaf: instead of splitting, move entries into the left (then right) sibling when the
+    /// two hold fewer than 2 × slots − 2 entries (one fewer for leaves, one fewer again for the last node). The
+    /// sibling ends up with slots − 1 entries.
+    /// </summary>
+    private bool TryPushLeaf(int x)
+    {
+        var p = ParentOf(x);
+        if (p == NoNode)
+        {
+            return false;
+        }
+
+        var px = PSlotOf(x);
+        var n = _eCount;
+        var space = (2 * LeafCap) - 2 - 1 - (_ePiv[n - 1] == ulong.MaxValue ? 1 : 0);
+        ref var pn = ref In(p);
+        if (px > 0)
+        {
+            var sib = pn.Child[px - 1];
+            ref var s = ref Lf(sib);
+            int sc = s.Count;
+            if ((n - 1) + (sc - 1) < space)
+            {
+                for (var i = n - 1; i >= 0; i--)
+                {
+                    _ePiv[i + sc] = _ePiv[i];
+                    _eSlot[i + sc] = _eSlot[i];
+                }
+
+                for (var i = 0; i < sc; i++)
+                {
+                    _ePiv[i] = s.Piv[i];
+                    _eSlot[i] = s.Slot[i];
+                }
+
+                _eMin = s.Min;
+                _eCount = n + sc;
+                var split = NoNullSplit(LeafCap - 1, _eCount);
+                WriteLeaf(sib, _eMin, 0, split);
+                WriteLeaf(x, _ePiv[split - 1] + 1, split, _eCount);
+                In(p).Piv[px - 1] = _ePiv[split - 1];
+                MarkDirty(p);
+                return true;
+            }
+        }
+
+        if (px + 1 < pn.Count)
+        {
+            var sib = pn.Child[px + 1];
+            ref var s = ref Lf(sib);
+            int sc = s.Count;
+            if ((n - 1) + (sc - 1) < space)
+            {
+                for (var i = 0; i < sc; i++)
+                {
+                    _ePiv[n + i] = s.Piv[i];
+                    _eSlot[n + i] = s.Slot[i];
+                }
+
+                _eCount = n + sc;
+                var split = NoNullSplit(_eCount - (LeafCap - 1), _eCount);
+                WriteLeaf(x, _eMin, 0, split);
+                WriteLeaf(sib, _ePiv[split - 1] + 1, split, _eCount);
+                In(p).Piv[px] = _ePiv[split - 1];
+                MarkDirty(p);
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>mas_push_data() for an internal node whose new children are _items[0, cnt).</summary>
+    private bool TryPushInner(int x, int cnt)
+    {
+        var p = ParentOf(x);
+        if (p == NoNode)
+        {
+            return false;
+        }
+
+        var px = PSlotOf(x);
+        var cap = InnerCap;
+        var space = (2 * cap) - 2 - (NodeMax(_items[cnt - 1]) == ulong.MaxValue ? 1 : 0);
+        ref var pn = ref In(p);
+        if (px > 0)
+        {
+            var sib = pn.Child[px - 1];
+            int sc = In(sib).Count;
+            if ((cnt - 1) + (sc - 1) < space)
+            {
+                for (var i = cnt - 1; i >= 0; i--)
+                {
+                    _items[i + sc] = _items[i];
+                }
+
+                ref var s = ref In(sib);
+                for (var i = 0; i < sc; i++)
+                {
+                    _items[i] = s.Child[i];
+                }
+
+                var total = cnt + sc;
+                WriteInner(sib, 0, cap - 1);
+                WriteInner(x, cap - 1, total);
+                In(p).Piv[px - 1] = NodeMax(sib);
+                MarkDirty(p);
+                return true;
+            }
+        }
+
+        if (px + 1 < pn.Count)
+        {
+            var sib = pn.Child[px + 1];
+            ref var s = ref In(sib);
+            int sc = s.Count;
+            if ((cnt - 1) + (sc - 1) < space)
+            {
+                for (var i = 0; i < sc; i++)
+                {
+                    _items[cnt + i] = s.Child[i];
+                }
+
+                var total = cnt + sc;
+                var split = total - (cap - 1);
+                WriteInner(x, 0, split);
+                WriteInner(sib, split, total);
+                In(p).Piv[px] = NodeMax(x);
+                MarkDirty(p);
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Write E[from, to) into a leaf.</summary>

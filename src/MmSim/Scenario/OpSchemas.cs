@@ -85,9 +85,11 @@ public static class OpSchemas
             new OpSchema(g, "stat memcg"),
             new OpSchema(g, "stat vmas").Arg("proc", ArgKind.ProcessRef),
 
-            // Extensions: kernel-internal page allocation, as a test module would call it.
+            // Extensions: kernel-internal page and slab allocation, as a test module would call it.
             new OpSchema(g, "alloc_pages").Option("order", E).Option("gfp", ArgKind.Flags, GfpFlags),
             new OpSchema(g, "__free_pages").Arg("pfn", E).Option("order", E),
+            new OpSchema(g, "kmalloc").Option("size", E, required: true).Option("gfp", ArgKind.Flags, GfpFlags),
+            new OpSchema(g, "kfree", none).Arg("ptr", E),
 
             // Process statements.
             new OpSchema(p, "mmap")

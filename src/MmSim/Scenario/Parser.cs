@@ -263,7 +263,8 @@ public sealed class Parser
             };
             foreach (var other in new[] { OpScope.Global, OpScope.Process, OpScope.Program, OpScope.Tree })
             {
-                if (other != scope && _p._registry.FindSchema(other, op.Text) is not null)
+                if (other != scope && (_p._registry.FindSchema(other, op.Text) is not null ||
+                                       (other == OpScope.Global && _p._registry.IsFamily(op.Text))))
                 {
                     var hint = other switch
                     {

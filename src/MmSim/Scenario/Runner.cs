@@ -75,7 +75,7 @@ public sealed class ScenarioRunner
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = System.IO.File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
@@ -91,7 +91,18 @@ public sealed class ScenarioRunner
     public FileRunResult RunText(string path, string text)
     {
         var diags = new DiagnosticBag(path);
-        var file = Parser.Parse(path, text, _options.Registry, diags);
+        ScenarioFile file;
+        try
+        {
+            file = Parser.Parse(path, text, _options.Registry, diags);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            var d = new Diagnostic(path, 0, 0, $"internal error while parsing: {e.GetType().Name}: {e.Message}");
+            _err.Write(d + "\n" + e + "\n");
+            return new FileRunResult(path, ExitCodes.Internal, 0, [], [d]);
+        }
+
         if (diags.HasErrors)
         {
             foreach (var d in diags.Items)
@@ -162,7 +173,16 @@ public sealed class ScenarioRunner
 
         private int RunAll()
         {
-            var machine = BuildMachine(_file.Machine);
+            Machine machine;
+            try
+            {
+                machine = BuildMachine(_file.Machine);
+            }
+            catch (Exception e) when (e is not StopException && _file.Statements.Count > 0)
+            {
+                throw Internal(_file.Statements[0], e);
+            }
+
             _state = new ScenarioState(Path, machine);
             foreach (var st in _file.Statements)
             {
@@ -379,7 +399,7 @@ public sealed class ScenarioRunner
         {
             if (st.BindName is not null)
             {
-                if (result.HasValue)
+                if (result.HasValue || result.Object is not null)
                 {
                     _state.BindResult(st.BindName, result, st.Line);
                 }
@@ -413,6 +433,11 @@ public sealed class ScenarioRunner
                 _failed.Add(st.Line);
                 T.Step(Path, st, "", $"FAIL (not run: '{name}' has no value because {Path}:{why.Line} failed)");
                 return;
+            }
+
+            if (_state.IsBound(name) && _state.ObjectOf(name) is null && st.Subject == name)
+            {
+                throw Error(st, column, $"'{name}' holds a value but no {st.Scope.ToString().ToLowerInvariant()} object: the statement that bound it attached none");
             }
 
             var detail = why is null ? "" : $": {Path}:{why.Line} returned {why.Actual}";

@@ -7,13 +7,13 @@ namespace MmSim.Tests.Scenario;
 
 public class ParserTests
 {
-    // The core schemas only: the diagnostics list them, whatever statements later layers add.
-    private static readonly OpRegistry s_foundation = RunOutput.Foundation();
+    // The core schemas only: diagnostics that list statements must not change when a layer adds extensions.
+    private static readonly OpRegistry s_registry = TestRegistries.Foundation();
 
     internal static ScenarioFile Parse(string text, out DiagnosticBag diags, OpRegistry? registry = null)
     {
         diags = new DiagnosticBag("t.mms");
-        return Parser.Parse("t.mms", text, registry ?? s_foundation, diags);
+        return Parser.Parse("t.mms", text, registry ?? s_registry, diags);
     }
 
     private static ScenarioFile ParseOk(string text)
@@ -176,6 +176,7 @@ public class ParserTests
     [InlineData("chek", "1:1: unknown statement 'chek' (did you mean 'check'?)")]
     [InlineData("frobnicate", "1:1: unknown statement 'frobnicate'")]
     [InlineData("spawn p\np: spawn q", "2:4: 'spawn' is not a process operation: 'spawn' is a statement of its own, without 'p:'")]
+    [InlineData("spawn p\np: show maps p", "2:4: 'show' is not a process operation: 'show' is a statement of its own, without 'p:'")]
     [InlineData("mprotect 1 2 r", "1:1: 'mprotect' is not a statement: 'mprotect' is a process operation: write 'P: mprotect ...' with a process P")]
     [InlineData("arena_free_pages 1 2", "1:1: 'arena_free_pages' is not a statement: 'arena_free_pages' is a program operation: write 'G: arena_free_pages ...' with a program G")]
     [InlineData("empty_area", "1:1: 'empty_area' is not a statement: 'empty_area' is a tree operation: write 'T: empty_area ...' with a tree T")]

@@ -38,7 +38,7 @@ public class RegistryTests
         string[] implemented =
         [
             "machine", "spawn", "check", "show buddyinfo", "show meminfo", "inject fail_page_alloc", "inject failslab",
-            "inject off", "stat free_pages", "alloc_pages", "__free_pages",
+            "inject off", "stat free_pages", "alloc_pages", "__free_pages", "kmalloc", "kfree",
         ];
         foreach (var n in implemented)
         {
@@ -67,7 +67,7 @@ public class RegistryTests
     [Fact]
     public void AddingANewStatementMakesItParseAndRun()
     {
-        var r = RunOutput.Foundation();
+        var r = TestRegistries.Foundation();
         r.Add(new OpSchema(OpScope.Process, "madvise").Arg("addr", ArgKind.Expr).Arg("len", ArgKind.Expr)
                 .Arg("advice", ArgKind.Word, new WordTable("advice", ("dontneed", 4), ("free", 8))),
             ctx => StepResult.Of(ctx.U64("advice")));
@@ -76,7 +76,7 @@ public class RegistryTests
         Assert.Equal(ExitCodes.Ok, o.ExitCode);
         Assert.Contains("maps of p", o.OutLines);
         Assert.Equal(ExitCodes.Error, RunOutput.Run("spawn p\np: madvise 0 1p never", r).ExitCode);
-        Assert.Equal(ExitCodes.Error, RunOutput.Run("spawn p\np: madvise 0 1p free").ExitCode);
+        Assert.Equal(ExitCodes.Error, RunOutput.Run("spawn p\np: madvise 0 1p free", TestRegistries.Foundation()).ExitCode);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ public class RunnerTests
     /// <summary>A registry with test statements that return each kind of result.</summary>
     private static OpRegistry TestRegistry()
     {
-        var r = RunOutput.Foundation();
+        var r = TestRegistries.Foundation();
         r.Add(new OpSchema(OpScope.Global, "t_value").Arg("v", ArgKind.Expr), ctx => StepResult.Of(ctx.U64("v")));
         r.Add(new OpSchema(OpScope.Global, "t_list").Arg("v", ArgKind.List), ctx => StepResult.OfList(ctx.List("v")));
         r.Add(new OpSchema(OpScope.Global, "t_null"), _ => StepResult.Null);
@@ -230,7 +230,7 @@ public class RunnerTests
     [Fact]
     public void AFailedForkLeavesTheChildUnbound()
     {
-        var reg = RunOutput.Foundation();
+        var reg = TestRegistries.Foundation();
         reg.Process("fork", _ => StepResult.Err(Errno.ENOMEM));
         var r = RunOutput.Run("spawn p\np: fork c\nc: exit", reg);
         Assert.Equal("t.mms:3: c: exit => FAIL (not run: 'c' has no value because t.mms:2 failed)", r.OutLines[2]);
@@ -240,9 +240,18 @@ public class RunnerTests
     }
 
     [Fact]
+    public void AProgramWithoutObjectIsExplained()
+    {
+        var reg = TestRegistries.Foundation();
+        reg.Process("prog_load", _ => StepResult.Of(3UL));
+        var r = RunOutput.Run("spawn p\np: g = prog_load maps=1\ng: cast_user 1 2", reg);
+        Assert.Equal("t.mms:3:1: 'g' holds a value but no program object: the statement that bound it attached none", r.ErrLines.Single());
+    }
+
+    [Fact]
     public void AnExitedProcessCannotAct()
     {
-        var reg = RunOutput.Foundation();
+        var reg = TestRegistries.Foundation();
         reg.Process("exit", ctx =>
         {
             ctx.Process.Exited = true;
@@ -329,7 +338,7 @@ public class RunnerTests
     [Fact]
     public void MachineConfigReachesTheMachine()
     {
-        var reg = OpRegistry.CreateDefault();
+        var reg = TestRegistries.Foundation();
         reg.Add(new OpSchema(OpScope.Global, "t_config"), ctx => StepResult.Show(
             $"{ctx.Machine.Config.RamBytes} {ctx.Machine.PossibleCpus} {ctx.Machine.Config.MemcgLimit?.ToString() ?? "max"} {ctx.Machine.Config.Seed} {ctx.Machine.Profile.Name}\n"));
         Assert.Contains("65536 3 1048576 9 6.12.0", RunOutput.Run("machine ram=64K cpus=3 memcg=1M seed=9 kernel=6.12.0\nt_config", reg).OutLines);
@@ -340,7 +349,7 @@ public class RunnerTests
     [Fact]
     public void CheckReportsViolations()
     {
-        var reg = OpRegistry.CreateDefault();
+        var reg = TestRegistries.Foundation();
         reg.Add(new OpSchema(OpScope.Global, "t_break"), ctx =>
         {
             ctx.Machine.Invariants.Register("test", v => v.Add("something is off"));
@@ -363,7 +372,7 @@ public class RunnerTests
     [Fact]
     public void SyscallExitEndsAGracePeriodAfterEveryStep()
     {
-        var reg = OpRegistry.CreateDefault();
+        var reg = TestRegistries.Foundation();
         var ran = new List<int>();
         reg.Add(new OpSchema(OpScope.Global, "t_defer").Arg("n", ArgKind.Expr), ctx =>
         {
@@ -402,9 +411,9 @@ public class RunnerTests
         var dir = Directory.CreateTempSubdirectory("mmsim-runner-");
         try
         {
-            File.WriteAllText(Path.Combine(dir.FullName, "a.mms"), "check\n");
-            File.WriteAllText(Path.Combine(dir.FullName, "b.mms"), "stat free_pages => 1\n");
-            File.WriteAllText(Path.Combine(dir.FullName, "c.mms"), "stat free_pages => 256K\n");
+            System.IO.File.WriteAllText(Path.Combine(dir.FullName, "a.mms"), "check\n");
+            System.IO.File.WriteAllText(Path.Combine(dir.FullName, "b.mms"), "stat free_pages => 1\n");
+            System.IO.File.WriteAllText(Path.Combine(dir.FullName, "c.mms"), "stat free_pages => 256K\n");
             using var o = new StringWriter();
             using var e = new StringWriter();
             var runner = new ScenarioRunner(o, e);

@@ -2,18 +2,10 @@ using MmSim.Scenario;
 
 namespace MmSim.Tests.Scenario;
 
-/// <summary>Runs scenario text in process and keeps what it printed.</summary>
-internal sealed record RunOutput(int ExitCode, string Out, string Err, FileRunResult Result)
+/// <summary>Registries for tests that must not depend on what later layers implement.</summary>
+internal static class TestRegistries
 {
-    public string[] OutLines => Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-
-    public string[] ErrLines => Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-
-    /// <summary>
-    /// The foundation's statements only (machine, spawn, check, show/stat/inject of the page allocator, the kernel test
-    /// statements): what the runner tests override and what must stay "not implemented" in them, whatever later
-    /// layers register in the default registry.
-    /// </summary>
+    /// <summary>The core schemas with only the foundation's handlers (global statements, kernel test ops).</summary>
     public static OpRegistry Foundation()
     {
         var r = new OpRegistry();
@@ -21,6 +13,14 @@ internal sealed record RunOutput(int ExitCode, string Out, string Err, FileRunRe
         KernelTestOps.Register(r);
         return r;
     }
+}
+
+/// <summary>Runs scenario text in process and keeps what it printed.</summary>
+internal sealed record RunOutput(int ExitCode, string Out, string Err, FileRunResult Result)
+{
+    public string[] OutLines => Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    public string[] ErrLines => Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
     public static RunOutput Run(string text, OpRegistry? registry = null, string path = "t.mms", bool narrate = false)
     {

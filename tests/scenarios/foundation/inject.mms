@@ -24,10 +24,18 @@ g = alloc_pages => ok
 alloc_pages => null
 inject off
 
-# failslab arms the slab allocator's fail-nth (nothing in this file allocates from a slab).
-inject failslab nth=1
-inject failslab probability=50 times=1
+# failslab fails slab allocations (kmalloc), not page allocations.
+inject failslab nth=2
+k = kmalloc size=32 => ok
+kmalloc size=32 => null
+h = alloc_pages => ok
+inject failslab probability=100 times=1
+kmalloc size=100 => null
+l = kmalloc size=100 => ok
 inject off
+kfree k
+kfree l
+__free_pages h
 __free_pages a
 __free_pages b
 __free_pages c
