@@ -27,8 +27,14 @@ public sealed class Machine
         Invariants.Register("slab", Slab.CheckInvariants);
         Kasan = new Kasan(Reports);
         KernelMem = new KernelMemory(PageAlloc, Slab, Reports);
+        Vmalloc = new VmallocAllocator(PageAlloc, Slab, Kasan, Reports, Log.Mm, config.Cpus);
+        KernelMem.VmallocToPfn = Vmalloc.VmallocToPfn;
+        Invariants.Register("vmalloc", Vmalloc.CheckInvariants);
+        BpfMapArea = new BpfMapArea(Vmalloc, Slab);
         AddMeminfo("Slab", () => (ulong)Slab.SlabPages << (K.PAGE_SHIFT - 10));
         AddMeminfo("SUnreclaim", () => (ulong)Slab.SlabPages << (K.PAGE_SHIFT - 10));
+        Vmalloc.AddMeminfo(this);
+        Vm = new VmSubsystem(this);
         Tasks = new TaskList(this);
     }
 
@@ -64,6 +70,15 @@ public sealed class Machine
 
     /// <summary>Kernel loads and stores at kernel virtual addresses.</summary>
     public KernelMemory KernelMem { get; }
+
+    /// <summary>The vmalloc area, its kernel page table, kvmalloc (mm/vmalloc.c, mm/util.c).</summary>
+    public VmallocAllocator Vmalloc { get; }
+
+    /// <summary>bpf_map_area_alloc and friends (kernel/bpf/syscall.c).</summary>
+    public BpfMapArea BpfMapArea { get; }
+
+    /// <summary>The process layer: VMA and file caches, vm sysctls, file references.</summary>
+    public VmSubsystem Vm { get; }
 
     /// <summary>The processes.</summary>
     public TaskList Tasks { get; }

@@ -14,6 +14,9 @@ public static class SiCode
     public const int SEGV_MAPERR = 1;
     public const int SEGV_ACCERR = 2;
     public const int SEGV_PKUERR = 4;
+
+    /// <summary>SI_KERNEL: a #GP (non-canonical address) delivers SIGSEGV with this code and address 0.</summary>
+    public const int SI_KERNEL = 0x80;
     public const int BUS_ADRALN = 1;
     public const int BUS_ADRERR = 2;
     public const int BUS_OBJERR = 3;

@@ -1,0 +1,1 @@
+machine kernel=6.13.0
