@@ -302,7 +302,7 @@ public sealed partial class MapleTree<T>
             return default!;
         }
 
-        var leaf = SeekLeaf(index, out var j);
+        var leaf = WalkPathCached(index, out var j);
         ref var l = ref Lf(leaf);
         first = j == 0 ? l.Min : l.Piv[j - 1] + 1;
         last = l.Piv[j];

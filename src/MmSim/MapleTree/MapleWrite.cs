@@ -36,6 +36,8 @@ public sealed partial class MapleTree<T>
     private int _eCount;
     private ulong _eMin;
     private WritePlan _wp;
+    private long _walkGen = -1;
+    private ulong _walkIndex;
 
     /// <summary>The outcome of mas_wr_preallocate(): the store type, its node request, and where it writes.</summary>
     private struct WritePlan
@@ -132,7 +134,7 @@ public sealed partial class MapleTree<T>
         }
 
         var h = _height;
-        var leaf = WalkPath(index, _pathL, _offL, out var s);
+        var leaf = WalkPathCached(index, out var s);
         ref var l = ref Lf(leaf);
         var end = l.Count - 1;
         var leafMax = l.Piv[end];
@@ -274,6 +276,32 @@ public sealed partial class MapleTree<T>
         {
             _cur = null;
         }
+    }
+
+    /// <summary>
+    /// WalkPath() into the left path, skipped when the last walk was for the same index and nothing was written
+    /// since (mtree_erase() looks the range up, then stores NULL over it; a write retried after mas_nomem()).
+    /// </summary>
+    private int WalkPathCached(ulong index, out int slot)
+    {
+        if (_walkGen == _gen && _walkIndex == index && _root != NoNode)
+        {
+            var leaf = _pathL[_height - 1];
+            ref var l = ref Lf(leaf);
+            var j = 0;
+            while (l.Piv[j] < index)
+            {
+                j++;
+            }
+
+            slot = j;
+            return leaf;
+        }
+
+        var h = WalkPath(index, _pathL, _offL, out slot);
+        _walkGen = _gen;
+        _walkIndex = index;
+        return h;
     }
 
     /// <summary>Walk from the root to the leaf covering <paramref name="index"/>, recording the path.</summary>

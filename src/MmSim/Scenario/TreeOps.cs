@@ -17,12 +17,10 @@ internal static class TreeOps
     public static void Register(OpRegistry r)
     {
         r.Global("tree", NewTree);
-        r.Tree("insert", ctx => StepResult.FromSyscall(
-            Tree(ctx).MtreeInsertRange(ctx.U64("first"), ctx.U64("last"), ctx.U64("entry"), Gfp.GFP_KERNEL)));
-        r.Tree("store", ctx => StepResult.FromSyscall(
-            Tree(ctx).MtreeStoreRange(ctx.U64("first"), ctx.U64("last"), ctx.U64("entry"), Gfp.GFP_KERNEL)));
-        r.Tree("erase", ctx => Entry(Tree(ctx).MtreeErase(ctx.U64("index"))));
-        r.Tree("load", ctx => Entry(Tree(ctx).MtreeLoad(ctx.U64("index"))));
+        r.Tree("insert", ctx => StepResult.FromSyscall(Tree(ctx).Insert(ctx.U64("first"), ctx.U64("last"), ctx.U64("entry"))));
+        r.Tree("store", ctx => StepResult.FromSyscall(Tree(ctx).Store(ctx.U64("first"), ctx.U64("last"), ctx.U64("entry"))));
+        r.Tree("erase", ctx => Entry(Tree(ctx).Erase(ctx.U64("index"))));
+        r.Tree("load", ctx => Entry(Tree(ctx).Load(ctx.U64("index"))));
         r.Tree("alloc_range", ctx => Alloc(ctx, rev: false));
         r.Tree("alloc_rrange", ctx => Alloc(ctx, rev: true));
         r.Tree("empty_area", ctx => EmptyArea(ctx, rev: false));
@@ -31,7 +29,7 @@ internal static class TreeOps
 
     private static MapleTree<ulong> Tree(OpContext ctx) => ctx.SubjectAs<MapleTree<ulong>>();
 
-    private static StepResult Entry(ulong entry) => entry == 0 ? StepResult.Null : StepResult.Of(entry);
+    private static StepResult Entry(long entry) => entry == 0 ? StepResult.Null : StepResult.Of(entry);
 
     /// <summary>mt_init_flags(): MT_FLAGS_ALLOC_RANGE for <c>alloc_range</c>.</summary>
     private static StepResult NewTree(OpContext ctx)
@@ -47,25 +45,15 @@ internal static class TreeOps
     /// <summary>mtree_alloc_range() / mtree_alloc_rrange(): the index allocated.</summary>
     private static StepResult Alloc(OpContext ctx, bool rev)
     {
-        var t = Tree(ctx);
-        var entry = ctx.U64("entry");
-        var size = ctx.U64("size");
-        var min = ctx.U64("min");
-        var max = ctx.U64("max");
-        var ret = rev
-            ? t.MtreeAllocRrange(out var start, entry, size, min, max, Gfp.GFP_KERNEL)
-            : t.MtreeAllocRange(out start, entry, size, min, max, Gfp.GFP_KERNEL);
+        var ret = MapleTreeOps.TryAllocRange(Tree(ctx), ctx.U64("size"), ctx.U64("min"), ctx.U64("max"), ctx.U64("entry"), rev,
+            out var start);
         return ret == 0 ? StepResult.Of(start) : StepResult.Err((Errno)(-ret));
     }
 
     /// <summary>mas_empty_area() / mas_empty_area_rev(): the first index of the window found.</summary>
     private static StepResult EmptyArea(OpContext ctx, bool rev)
     {
-        var mas = new MaState<ulong>(Tree(ctx));
-        var min = ctx.U64("min");
-        var max = ctx.U64("max");
-        var size = ctx.U64("size");
-        var ret = rev ? mas.MasEmptyAreaRev(min, max, size) : mas.MasEmptyArea(min, max, size);
-        return ret == 0 ? StepResult.Of(mas.Index) : StepResult.Err((Errno)(-ret));
+        var ret = MapleTreeOps.TryEmptyArea(Tree(ctx), ctx.U64("min"), ctx.U64("max"), ctx.U64("size"), rev, out var index);
+        return ret == 0 ? StepResult.Of(index) : StepResult.Err((Errno)(-ret));
     }
 }
