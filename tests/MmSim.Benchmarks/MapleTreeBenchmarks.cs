@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using BenchmarkDotNet.Attributes;
 using MmSim.Kernel;
 using MmSim.MapleTree;
@@ -5,7 +6,8 @@ using MmSim.MapleTree;
 namespace MmSim.Benchmarks;
 
 /// <summary>
-/// The maple tree at 10³, 10⁵ and 10⁶ stored ranges. The data set is N allocations of random 1–16 pages made
+/// The maple tree at 10³, 10⁵ and 10⁶ stored ranges. Benchmark methods are compiled fully optimized at once
+/// (each runs only a few dozen times); the tree's code is warmed to tier 1 in the setup. The data set is N allocations of random 1–16 pages made
 /// with mtree_alloc_range() over [0, 2³²) in page units (lowest fit, so the ranges are packed from 0 up, as an
 /// allocator leaves them). Each benchmark does <see cref="Ops"/> operations per invocation and restores the data
 /// set afterwards, so every iteration sees N ranges.
@@ -93,6 +95,7 @@ public class MapleTreeBenchmarks
 
     /// <summary>mtree_load() of random indices inside the populated span.</summary>
     [Benchmark(OperationsPerInvoke = LoadOps)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ulong Load()
     {
         ulong sum = 0;
@@ -107,6 +110,7 @@ public class MapleTreeBenchmarks
 
     /// <summary>mtree_alloc_range() of 1–16 pages, lowest fit in [0, 2³²): past every full subtree to the end.</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Alloc()
     {
         var t = _tree;
@@ -130,6 +134,7 @@ public class MapleTreeBenchmarks
 
     /// <summary>mtree_erase() of random stored ranges.</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Erase()
     {
         var t = _tree;
@@ -160,6 +165,7 @@ public class MapleTreeBenchmarks
 
     /// <summary>With Ops random ranges freed, mtree_alloc_range() of their sizes: each lands in the lowest hole that fits.</summary>
     [Benchmark(OperationsPerInvoke = Ops)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ReallocIntoHoles()
     {
         var t = _tree;
@@ -294,6 +300,7 @@ public class MapleBaselineBenchmarks
 
     /// <summary>First fit by walking the sorted ranges from 0 until a gap of the size appears.</summary>
     [Benchmark(OperationsPerInvoke = AllocOps)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void LinearScanAlloc()
     {
         for (var i = 0; i < AllocOps; i++)
@@ -331,6 +338,7 @@ public class MapleBaselineBenchmarks
 
     /// <summary>Lookup of the range containing an index: binary search for the last start at or below it.</summary>
     [Benchmark(OperationsPerInvoke = LoadOps)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ulong SortedListLoad()
     {
         var keys = _list.Keys;

@@ -25,6 +25,10 @@ public sealed partial class MapleTree<T>
     private readonly int[] _items = new int[3 * MapleNodeLayout.MAPLE_RANGE64_SLOTS];
     private readonly ulong[] _itemGap = new ulong[3 * MapleNodeLayout.MAPLE_RANGE64_SLOTS];
 
+    // Each gathered child travels with its range (min, max) so writing the new parent reads no child.
+    private readonly ulong[] _itemMin = new ulong[3 * MapleNodeLayout.MAPLE_RANGE64_SLOTS];
+    private readonly ulong[] _itemMax = new ulong[3 * MapleNodeLayout.MAPLE_RANGE64_SLOTS];
+
     /// <summary>Nodes whose contents changed in this write: their largest gap must reach their parent.</summary>
     private readonly List<int> _dirty = [];
     private readonly List<int>[] _byDepth = new List<int>[MapleNodeLayout.MAPLE_HEIGHT_MAX + 2];
@@ -791,17 +795,17 @@ public sealed partial class MapleTree<T>
                 var cnt = 0;
                 for (var c = 0; c < oa; c++)
                 {
-                    AddItem(ref cnt, an.Child[c], an.Gap[c]);
+                    AddChildOf(ref cnt, ref an, c);
                 }
 
                 for (var k = 0; k < nn; k++)
                 {
-                    AddItem(ref cnt, n[k], 0);
+                    AddNewNode(ref cnt, n[k]);
                 }
 
                 for (var c = ob + 1; c < an.Count; c++)
                 {
-                    AddItem(ref cnt, an.Child[c], an.Gap[c]);
+                    AddChildOf(ref cnt, ref an, c);
                 }
 
                 if (cnt > InnerCap && level > 0 && TryPushInner(a, cnt))
@@ -839,17 +843,17 @@ public sealed partial class MapleTree<T>
                 var cnt = 0;
                 for (var c = 0; c < oa; c++)
                 {
-                    AddItem(ref cnt, an.Child[c], an.Gap[c]);
+                    AddChildOf(ref cnt, ref an, c);
                 }
 
                 for (var k = 0; k < nn; k++)
                 {
-                    AddItem(ref cnt, n[k], 0);
+                    AddNewNode(ref cnt, n[k]);
                 }
 
                 for (var c = ob + 1; c < bn.Count; c++)
                 {
-                    AddItem(ref cnt, bn.Child[c], bn.Gap[c]);
+                    AddChildOf(ref cnt, ref bn, c);
                 }
 
                 nn = PackInner(cnt, a, b, n);
@@ -871,10 +875,10 @@ public sealed partial class MapleTree<T>
             else
             {
                 var r = NewInnerHandle(PopNode());
+                var cnt = 0;
                 for (var k = 0; k < nn; k++)
                 {
-                    _items[k] = n[k];
-                    _itemGap[k] = 0;
+                    AddNewNode(ref cnt, n[k]);
                 }
 
                 WriteInner(r, 0, nn);
@@ -889,12 +893,33 @@ public sealed partial class MapleTree<T>
         FinishGaps();
     }
 
+    /// <summary>Gather child <paramref name="slot"/> of <paramref name="node"/> with its range and gap.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void AddItem(ref int cnt, int child, ulong gap)
+    private void AddChildOf(ref int cnt, ref MapleInner node, int slot)
     {
-        _items[cnt] = child;
-        _itemGap[cnt] = gap;
+        _items[cnt] = node.Child[slot];
+        _itemGap[cnt] = node.Gap[slot];
+        _itemMin[cnt] = slot == 0 ? node.Min : node.Piv[slot - 1] + 1;
+        _itemMax[cnt] = node.Piv[slot];
         cnt++;
+    }
+
+    /// <summary>Gather a node this write just built (its gap is pushed up by FinishGaps()).</summary>
+    private void AddNewNode(ref int cnt, int h)
+    {
+        _items[cnt] = h;
+        _itemGap[cnt] = 0;
+        _itemMin[cnt] = NodeMin(h);
+        _itemMax[cnt] = NodeMax(h);
+        cnt++;
+    }
+
+    private void CopyItem(int to, int from)
+    {
+        _items[to] = _items[from];
+        _itemGap[to] = _itemGap[from];
+        _itemMin[to] = _itemMin[from];
+        _itemMax[to] = _itemMax[from];
     }
 
     /// <summary>Pack E into one to three leaves, reusing <paramref name="a"/> (and <paramref name="b"/>).</summary>
@@ -1054,7 +1079,7 @@ public sealed partial class MapleTree<T>
 
         var px = PSlotOf(x);
         var cap = InnerCap;
-        var space = (2 * cap) - 2 - (NodeMax(_items[cnt - 1]) == ulong.MaxValue ? 1 : 0);
+        var space = (2 * cap) - 2 - (_itemMax[cnt - 1] == ulong.MaxValue ? 1 : 0);
         ref var pn = ref In(p);
         if (px > 0)
         {
@@ -1064,15 +1089,14 @@ public sealed partial class MapleTree<T>
             {
                 for (var i = cnt - 1; i >= 0; i--)
                 {
-                    _items[i + sc] = _items[i];
-                    _itemGap[i + sc] = _itemGap[i];
+                    CopyItem(i + sc, i);
                 }
 
                 ref var s = ref In(sib);
+                var k = 0;
                 for (var i = 0; i < sc; i++)
                 {
-                    _items[i] = s.Child[i];
-                    _itemGap[i] = s.Gap[i];
+                    AddChildOf(ref k, ref s, i);
                 }
 
                 var total = cnt + sc;
@@ -1091,10 +1115,10 @@ public sealed partial class MapleTree<T>
             int sc = s.Count;
             if ((cnt - 1) + (sc - 1) < space)
             {
+                var k = cnt;
                 for (var i = 0; i < sc; i++)
                 {
-                    _items[cnt + i] = s.Child[i];
-                    _itemGap[cnt + i] = s.Gap[i];
+                    AddChildOf(ref k, ref s, i);
                 }
 
                 var total = cnt + sc;
@@ -1192,13 +1216,20 @@ public sealed partial class MapleTree<T>
     {
         ref var n = ref In(node);
         var cnt = to - from;
+        var had = n.Count;
         for (var i = 0; i < cnt; i++)
         {
             var c = _items[from + i];
-            n.Child[i] = c;
-            n.Piv[i] = NodeMax(c);
+
+            // A child already in this slot of this node keeps its parent link: do not touch its memory.
+            if (i >= had || n.Child[i] != c)
+            {
+                n.Child[i] = c;
+                SetParent(c, node, i);
+            }
+
+            n.Piv[i] = _itemMax[from + i];
             n.Gap[i] = _itemGap[from + i];
-            SetParent(c, node, i);
         }
 
         for (var i = cnt; i < MapleNodeLayout.MAPLE_RANGE64_SLOTS; i++)
@@ -1207,7 +1238,7 @@ public sealed partial class MapleTree<T>
         }
 
         n.Count = (byte)cnt;
-        n.Min = NodeMin(_items[from]);
+        n.Min = _itemMin[from];
         MarkDirty(node);
     }
 
@@ -1440,12 +1471,12 @@ public sealed partial class MapleTree<T>
         var cnt = 0;
         for (var i = 0; i < li.Count; i++)
         {
-            AddItem(ref cnt, li.Child[i], li.Gap[i]);
+            AddChildOf(ref cnt, ref li, i);
         }
 
         for (var i = 0; i < ri.Count; i++)
         {
-            AddItem(ref cnt, ri.Child[i], ri.Gap[i]);
+            AddChildOf(ref cnt, ref ri, i);
         }
 
         var split = cnt / 2;
