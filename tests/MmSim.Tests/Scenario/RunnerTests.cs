@@ -70,6 +70,7 @@ public class RunnerTests
         r.Process("prog_load", ctx => StepResult.Of(3UL).WithObject(new TestProgram(ctx.List("maps"))));
         r.Program("cast_user", ctx => StepResult.Of(ctx.SubjectAs<TestProgram>().Maps.Sum(m => (long)m) + (long)ctx.U64("addr")));
         // The tree statements are the maple tree layer's own (Scenario/TreeOps.cs).
+        TreeOps.Register(r);
         return r;
     }
 
