@@ -297,9 +297,11 @@ public class MapleBaselineBenchmarks
 }
 
 /// <summary>
-/// Lookups need no restoring, so they run in BenchmarkDotNet's normal mode (many invocations per iteration,
-/// warm caches for what fits): mtree_load() and, as the baseline, a SortedList with binary search for the last
-/// start at or below the index. Same data set as <see cref="MapleTreeBenchmarks"/>.
+/// Lookups need no restoring, so they run in BenchmarkDotNet's normal mode (many invocations per iteration):
+/// mtree_load() and, as the baseline, a SortedList with binary search for the last start at or below the index.
+/// Same data set as <see cref="MapleTreeBenchmarks"/>. The indices come from an inline xorshift generator that
+/// keeps running across invocations, so no lookup repeats an earlier one and large trees are not measured
+/// warm in the cache.
 /// </summary>
 [MemoryDiagnoser]
 public class MapleLoadBenchmarks
@@ -307,9 +309,10 @@ public class MapleLoadBenchmarks
     public const int LoadOps = 4096;
     private const ulong Space = 1UL << 32;
 
-    private readonly ulong[] _loadKeys = new ulong[LoadOps];
     private MapleTree<ulong> _tree = null!;
     private SortedList<ulong, ulong> _list = null!;
+    private ulong _span;
+    private ulong _state = 0x9E3779B97F4A7C15UL;
 
     [Params(1_000, 100_000, 1_000_000)]
     public int N { get; set; }
@@ -329,10 +332,16 @@ public class MapleLoadBenchmarks
             end = s + size - 1;
         }
 
-        for (var i = 0; i < LoadOps; i++)
-        {
-            _loadKeys[i] = r.NextBelow(end + 1);
-        }
+        _span = end + 1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Next(ref ulong x)
+    {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return x;
     }
 
     /// <summary>mtree_load() of random indices inside the populated span.</summary>
@@ -341,11 +350,14 @@ public class MapleLoadBenchmarks
     {
         ulong sum = 0;
         var t = _tree;
-        foreach (var k in _loadKeys)
+        var x = _state;
+        var span = _span;
+        for (var i = 0; i < LoadOps; i++)
         {
-            sum += t.MtreeLoad(k);
+            sum += t.MtreeLoad(Next(ref x) % span);
         }
 
+        _state = x;
         return sum;
     }
 
@@ -356,8 +368,11 @@ public class MapleLoadBenchmarks
         var keys = _list.Keys;
         var values = _list.Values;
         ulong sum = 0;
-        foreach (var k in _loadKeys)
+        var x = _state;
+        var span = _span;
+        for (var i = 0; i < LoadOps; i++)
         {
+            var k = Next(ref x) % span;
             int lo = 0, hi = keys.Count - 1, found = -1;
             while (lo <= hi)
             {
@@ -379,6 +394,7 @@ public class MapleLoadBenchmarks
             }
         }
 
+        _state = x;
         return sum;
     }
 }
