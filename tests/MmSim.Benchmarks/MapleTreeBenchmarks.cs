@@ -19,13 +19,11 @@ namespace MmSim.Benchmarks;
 public class MapleTreeBenchmarks
 {
     public const int Ops = 512;
-    public const int LoadOps = 4096;
     private const ulong Space = 1UL << 32;
 
     private readonly ulong[] _sizes = new ulong[Ops];
     private readonly ulong[] _got = new ulong[Ops];
     private readonly int[] _victims = new int[Ops];
-    private readonly ulong[] _loadKeys = new ulong[LoadOps];
     private MapleTree<ulong> _tree = null!;
     private ulong[] _first = [];
     private ulong[] _last = [];
@@ -51,12 +49,6 @@ public class MapleTreeBenchmarks
 
             _first[i] = s;
             _last[i] = s + size - 1;
-        }
-
-        var end = _last[N - 1];
-        for (var i = 0; i < LoadOps; i++)
-        {
-            _loadKeys[i] = r.NextBelow(end + 1);
         }
 
         for (var i = 0; i < Ops; i++)
@@ -91,21 +83,6 @@ public class MapleTreeBenchmarks
         {
             _tree.MtreeInsertRange(_first[v], _last[v], (ulong)v + 1, Gfp.GFP_KERNEL);
         }
-    }
-
-    /// <summary>mtree_load() of random indices inside the populated span.</summary>
-    [Benchmark(OperationsPerInvoke = LoadOps)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public ulong Load()
-    {
-        ulong sum = 0;
-        var t = _tree;
-        foreach (var k in _loadKeys)
-        {
-            sum += t.MtreeLoad(k);
-        }
-
-        return sum;
     }
 
     /// <summary>mtree_alloc_range() of 1–16 pages, lowest fit in [0, 2³²): past every full subtree to the end.</summary>
@@ -239,8 +216,8 @@ internal static class JitWarmup
 
 /// <summary>
 /// What a .NET user would write without a gap-tracking tree: a SortedDictionary of start → last with a linear
-/// first-fit gap scan, and a SortedList with binary search for lookups. Same data set as
-/// <see cref="MapleTreeBenchmarks"/>. The scan is O(ranges), so fewer operations are measured per invocation.
+/// first-fit gap scan. Same data set as <see cref="MapleTreeBenchmarks"/>. The scan is O(ranges), so fewer
+/// operations are measured per invocation.
 /// </summary>
 [MemoryDiagnoser]
 [InvocationCount(1)]
@@ -249,14 +226,11 @@ internal static class JitWarmup
 public class MapleBaselineBenchmarks
 {
     public const int AllocOps = 8;
-    public const int LoadOps = 4096;
     private const ulong Space = 1UL << 32;
 
     private readonly ulong[] _sizes = new ulong[AllocOps];
     private readonly ulong[] _got = new ulong[AllocOps];
-    private readonly ulong[] _loadKeys = new ulong[LoadOps];
     private SortedDictionary<ulong, ulong> _dict = null!;
-    private SortedList<ulong, ulong> _list = null!;
 
     [Params(1_000, 100_000, 1_000_000)]
     public int N { get; set; }
@@ -267,27 +241,12 @@ public class MapleBaselineBenchmarks
         // The same ranges mtree_alloc_range() produces: packed from 0.
         var r = new SimRandom(0x6d61706c65UL);
         _dict = new SortedDictionary<ulong, ulong>();
-        var starts = new List<ulong>(N);
-        var lasts = new List<ulong>(N);
         ulong next = 0;
         for (var i = 0; i < N; i++)
         {
             var size = r.NextBelow(16) + 1;
             _dict.Add(next, next + size - 1);
-            starts.Add(next);
-            lasts.Add(next + size - 1);
             next += size;
-        }
-
-        _list = new SortedList<ulong, ulong>(N);
-        for (var i = 0; i < N; i++)
-        {
-            _list.Add(starts[i], lasts[i]);
-        }
-
-        for (var i = 0; i < LoadOps; i++)
-        {
-            _loadKeys[i] = r.NextBelow(next);
         }
 
         for (var i = 0; i < AllocOps; i++)
@@ -335,17 +294,85 @@ public class MapleBaselineBenchmarks
             _dict.Remove(g);
         }
     }
+}
 
-    /// <summary>Lookup of the range containing an index: binary search for the last start at or below it.</summary>
+/// <summary>
+/// Lookups need no restoring, so they run in BenchmarkDotNet's normal mode (many invocations per iteration):
+/// mtree_load() and, as the baseline, a SortedList with binary search for the last start at or below the index.
+/// Same data set as <see cref="MapleTreeBenchmarks"/>. The indices come from an inline xorshift generator that
+/// keeps running across invocations, so no lookup repeats an earlier one and large trees are not measured
+/// warm in the cache.
+/// </summary>
+[MemoryDiagnoser]
+public class MapleLoadBenchmarks
+{
+    public const int LoadOps = 4096;
+    private const ulong Space = 1UL << 32;
+
+    private MapleTree<ulong> _tree = null!;
+    private SortedList<ulong, ulong> _list = null!;
+    private ulong _span;
+    private ulong _state = 0x9E3779B97F4A7C15UL;
+
+    [Params(1_000, 100_000, 1_000_000)]
+    public int N { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var r = new SimRandom(0x6d61706c65UL);
+        _tree = new MapleTree<ulong>(MapleFlags.MT_FLAGS_ALLOC_RANGE);
+        _list = new SortedList<ulong, ulong>(N);
+        ulong end = 0;
+        for (var i = 0; i < N; i++)
+        {
+            var size = r.NextBelow(16) + 1;
+            _tree.MtreeAllocRange(out var s, (ulong)i + 1, size, 0, Space - 1, Gfp.GFP_KERNEL);
+            _list.Add(s, s + size - 1);
+            end = s + size - 1;
+        }
+
+        _span = end + 1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Next(ref ulong x)
+    {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return x;
+    }
+
+    /// <summary>mtree_load() of random indices inside the populated span.</summary>
     [Benchmark(OperationsPerInvoke = LoadOps)]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public ulong Load()
+    {
+        ulong sum = 0;
+        var t = _tree;
+        var x = _state;
+        var span = _span;
+        for (var i = 0; i < LoadOps; i++)
+        {
+            sum += t.MtreeLoad(Next(ref x) % span);
+        }
+
+        _state = x;
+        return sum;
+    }
+
+    /// <summary>Baseline: the range containing an index by binary search over a SortedList.</summary>
+    [Benchmark(OperationsPerInvoke = LoadOps)]
     public ulong SortedListLoad()
     {
         var keys = _list.Keys;
         var values = _list.Values;
         ulong sum = 0;
-        foreach (var k in _loadKeys)
+        var x = _state;
+        var span = _span;
+        for (var i = 0; i < LoadOps; i++)
         {
+            var k = Next(ref x) % span;
             int lo = 0, hi = keys.Count - 1, found = -1;
             while (lo <= hi)
             {
@@ -363,10 +390,11 @@ public class MapleBaselineBenchmarks
 
             if (found >= 0 && values[found] >= k)
             {
-                sum += keys[found];
+                sum += values[found];
             }
         }
 
+        _state = x;
         return sum;
     }
 }
