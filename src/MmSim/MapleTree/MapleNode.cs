@@ -60,9 +60,11 @@ internal struct MapleInner
 {
     public Pivots16 Piv;
 
+    /// <summary>Child handles, right after the pivots so a lookup touches adjacent cache lines.</summary>
+    public Children16 Child;
+
     /// <summary>Per child: the largest NULL run below it (arange_64 only).</summary>
     public Pivots16 Gap;
-    public Children16 Child;
     public ulong Min;
     public ulong Obj;
     public int Parent;
@@ -79,13 +81,19 @@ public sealed partial class MapleTree<T>
     /// <summary>No node (the kernel's NULL enode). Leaf handles are negative (~index), internal ones non-negative.</summary>
     internal const int NoNode = int.MinValue;
 
-    private MapleLeaf<T>[] _leaves = new MapleLeaf<T>[4];
+    // Pools are chunked: chunk 0 starts small and doubles up to ChunkSize; later chunks are full size. Handles
+    // never move, growth copies at most one chunk, and a large tree wastes at most one partly used chunk.
+    private const int ChunkShift = 10;
+    private const int ChunkSize = 1 << ChunkShift;
+    private const int ChunkMask = ChunkSize - 1;
+
+    private MapleLeaf<T>[][] _leafChunks = [new MapleLeaf<T>[4]];
     private int _leafTop;
     private int[] _leafFree = new int[4];
     private int _leafFreeCount;
     private int _leafLive;
 
-    private MapleInner[] _inners = new MapleInner[2];
+    private MapleInner[][] _innerChunks = [new MapleInner[2]];
     private int _innerTop;
     private int[] _innerFree = new int[2];
     private int _innerFreeCount;
@@ -95,10 +103,36 @@ public sealed partial class MapleTree<T>
     internal static bool IsLeaf(int h) => h < 0;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ref MapleLeaf<T> Lf(int h) => ref _leaves[~h];
+    internal ref MapleLeaf<T> Lf(int h)
+    {
+        var i = ~h;
+        return ref _leafChunks[i >> ChunkShift][i & ChunkMask];
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal ref MapleInner In(int h) => ref _inners[h];
+    internal ref MapleInner In(int h) => ref _innerChunks[h >> ChunkShift][h & ChunkMask];
+
+    /// <summary>Handles ever handed out (the mark arrays are sized by it).</summary>
+    private int LeafCapacity => _leafTop;
+
+    private int InnerCapacity => _innerTop;
+
+    private static void Grow<TNode>(ref TNode[][] chunks, int top)
+    {
+        var c = top >> ChunkShift;
+        if (c == 0)
+        {
+            Array.Resize(ref chunks[0], Math.Min(chunks[0].Length * 2, ChunkSize));
+            return;
+        }
+
+        if (c == chunks.Length)
+        {
+            Array.Resize(ref chunks, chunks.Length * 2);
+        }
+
+        chunks[c] ??= new TNode[ChunkSize];
+    }
 
     internal int NodeCountOf(int h) => IsLeaf(h) ? Lf(h).Count : In(h).Count;
 
@@ -161,16 +195,16 @@ public sealed partial class MapleTree<T>
         }
         else
         {
-            if (_leafTop == _leaves.Length)
+            if (_leafTop >= ChunkSize ? (_leafTop & ChunkMask) == 0 : _leafTop == _leafChunks[0].Length)
             {
-                Array.Resize(ref _leaves, _leaves.Length * 2);
+                Grow(ref _leafChunks, _leafTop);
             }
 
             idx = _leafTop++;
         }
 
         _leafLive++;
-        ref var l = ref _leaves[idx];
+        ref var l = ref Lf(~idx);
         l.Obj = obj;
         l.Parent = NoNode;
         l.PSlot = 0;
@@ -189,16 +223,16 @@ public sealed partial class MapleTree<T>
         }
         else
         {
-            if (_innerTop == _inners.Length)
+            if (_innerTop >= ChunkSize ? (_innerTop & ChunkMask) == 0 : _innerTop == _innerChunks[0].Length)
             {
-                Array.Resize(ref _inners, _inners.Length * 2);
+                Grow(ref _innerChunks, _innerTop);
             }
 
             idx = _innerTop++;
         }
 
         _innerLive++;
-        ref var n = ref _inners[idx];
+        ref var n = ref In(idx);
         n = default;
         n.Obj = obj;
         n.Parent = NoNode;
@@ -212,7 +246,7 @@ public sealed partial class MapleTree<T>
         if (IsLeaf(h))
         {
             var idx = ~h;
-            ref var l = ref _leaves[idx];
+            ref var l = ref Lf(h);
             obj = l.Obj;
             l.Count = 0;
             l.Obj = 0;
@@ -231,7 +265,7 @@ public sealed partial class MapleTree<T>
         }
         else
         {
-            ref var n = ref _inners[h];
+            ref var n = ref In(h);
             obj = n.Obj;
             n.Count = 0;
             n.Obj = 0;
@@ -250,11 +284,11 @@ public sealed partial class MapleTree<T>
     /// <summary>Drops every node handle (mtree_destroy after the nodes were freed).</summary>
     private void ResetPools()
     {
-        _leaves = new MapleLeaf<T>[4];
+        _leafChunks = [new MapleLeaf<T>[4]];
         _leafTop = 0;
         _leafFreeCount = 0;
         _leafLive = 0;
-        _inners = new MapleInner[2];
+        _innerChunks = [new MapleInner[2]];
         _innerTop = 0;
         _innerFreeCount = 0;
         _innerLive = 0;

@@ -124,7 +124,7 @@ public sealed partial class MapleTree<T>
             var h = _root;
             while (h >= 0)
             {
-                ref var n = ref _inners[h];
+                ref var n = ref In(h);
                 var i = 0;
                 while (n.Piv[i] < index)
                 {
@@ -134,7 +134,7 @@ public sealed partial class MapleTree<T>
                 h = n.Child[i];
             }
 
-            ref var l = ref _leaves[~h];
+            ref var l = ref Lf(h);
             var j = 0;
             while (l.Piv[j] < index)
             {
@@ -302,7 +302,7 @@ public sealed partial class MapleTree<T>
             return default!;
         }
 
-        var leaf = SeekLeaf(index, out var j);
+        var leaf = WalkPathCached(index, out var j);
         ref var l = ref Lf(leaf);
         first = j == 0 ? l.Min : l.Piv[j - 1] + 1;
         last = l.Piv[j];
@@ -315,7 +315,7 @@ public sealed partial class MapleTree<T>
         var h = _root;
         while (h >= 0)
         {
-            ref var n = ref _inners[h];
+            ref var n = ref In(h);
             var i = 0;
             while (n.Piv[i] < index)
             {
@@ -325,7 +325,7 @@ public sealed partial class MapleTree<T>
             h = n.Child[i];
         }
 
-        ref var l = ref _leaves[~h];
+        ref var l = ref Lf(h);
         var j = 0;
         while (l.Piv[j] < index)
         {

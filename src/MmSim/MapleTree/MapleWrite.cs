@@ -23,7 +23,16 @@ public sealed partial class MapleTree<T>
     private readonly ulong[] _ePiv = new ulong[3 * MapleNodeLayout.MAPLE_RANGE64_SLOTS];
     private readonly T[] _eSlot = new T[3 * MapleNodeLayout.MAPLE_RANGE64_SLOTS];
     private readonly int[] _items = new int[3 * MapleNodeLayout.MAPLE_RANGE64_SLOTS];
+    private readonly ulong[] _itemGap = new ulong[3 * MapleNodeLayout.MAPLE_RANGE64_SLOTS];
+
+    // Each gathered child travels with its range (min, max) so writing the new parent reads no child.
+    private readonly ulong[] _itemMin = new ulong[3 * MapleNodeLayout.MAPLE_RANGE64_SLOTS];
+    private readonly ulong[] _itemMax = new ulong[3 * MapleNodeLayout.MAPLE_RANGE64_SLOTS];
+
+    /// <summary>Nodes whose contents changed in this write: their largest gap must reach their parent.</summary>
     private readonly List<int> _dirty = [];
+    private readonly List<int>[] _byDepth = new List<int>[MapleNodeLayout.MAPLE_HEIGHT_MAX + 2];
+    private int[] _lmark = new int[4];
     private readonly List<int> _cand = [];
     private readonly List<(int Depth, int Node)> _gapWork = [];
     private int[] _mark = new int[2];
@@ -31,6 +40,8 @@ public sealed partial class MapleTree<T>
     private int _eCount;
     private ulong _eMin;
     private WritePlan _wp;
+    private long _walkGen = -1;
+    private ulong _walkIndex;
 
     /// <summary>The outcome of mas_wr_preallocate(): the store type, its node request, and where it writes.</summary>
     private struct WritePlan
@@ -51,6 +62,9 @@ public sealed partial class MapleTree<T>
         public int End;
         public ulong RMin;
         public ulong EndPiv;
+
+        /// <summary>Slots in the leaf after a single-leaf store (mas_wr_new_end() + 1).</summary>
+        public int NewCount;
 
         /// <summary>mas_insert(): every index of [OrigIndex, OrigLast] is NULL.</summary>
         public bool InsertOk;
@@ -124,7 +138,7 @@ public sealed partial class MapleTree<T>
         }
 
         var h = _height;
-        var leaf = WalkPath(index, _pathL, _offL, out var s);
+        var leaf = WalkPathCached(index, out var s);
         ref var l = ref Lf(leaf);
         var end = l.Count - 1;
         var leafMax = l.Piv[end];
@@ -201,6 +215,7 @@ public sealed partial class MapleTree<T>
 
         // mas_wr_new_end()
         var newEnd = end + 2 - (offEnd - off) - (rmin == index ? 1 : 0) - (endPiv == last ? 1 : 0);
+        _wp.NewCount = newEnd + 1;
         if (newEnd < MapleNodeLayout.MinSlotsRange64)
         {
             if (h > 1)
@@ -267,6 +282,32 @@ public sealed partial class MapleTree<T>
         }
     }
 
+    /// <summary>
+    /// WalkPath() into the left path, skipped when the last walk was for the same index and nothing was written
+    /// since (mtree_erase() looks the range up, then stores NULL over it; a write retried after mas_nomem()).
+    /// </summary>
+    private int WalkPathCached(ulong index, out int slot)
+    {
+        if (_walkGen == _gen && _walkIndex == index && _root != NoNode)
+        {
+            var leaf = _pathL[_height - 1];
+            ref var l = ref Lf(leaf);
+            var j = 0;
+            while (l.Piv[j] < index)
+            {
+                j++;
+            }
+
+            slot = j;
+            return leaf;
+        }
+
+        var h = WalkPath(index, _pathL, _offL, out slot);
+        _walkGen = _gen;
+        _walkIndex = index;
+        return h;
+    }
+
     /// <summary>Walk from the root to the leaf covering <paramref name="index"/>, recording the path.</summary>
     private int WalkPath(ulong index, int[] path, int[] offs, out int slot)
     {
@@ -274,7 +315,7 @@ public sealed partial class MapleTree<T>
         var level = 0;
         while (h >= 0)
         {
-            ref var n = ref _inners[h];
+            ref var n = ref In(h);
             var i = 0;
             while (n.Piv[i] < index)
             {
@@ -288,7 +329,7 @@ public sealed partial class MapleTree<T>
         }
 
         path[level] = h;
-        ref var l = ref _leaves[~h];
+        ref var l = ref Lf(h);
         var j = 0;
         while (l.Piv[j] < index)
         {
@@ -426,6 +467,12 @@ public sealed partial class MapleTree<T>
     private void LeafStore()
     {
         var leaf = _wp.Leaf;
+        if (_wp.NewCount <= LeafCap && (_wp.NewCount >= LeafMinCount || _height == 1))
+        {
+            NodeStoreInPlace(leaf);
+            return;
+        }
+
         ref var l = ref Lf(leaf);
         _eCount = 0;
         _eMin = l.Min;
@@ -458,6 +505,117 @@ public sealed partial class MapleTree<T>
         }
 
         ReplaceLeaves(same: true);
+    }
+
+    /// <summary>
+    /// mas_wr_slot_store() / mas_wr_append() / mas_wr_node_store(): the result fits the leaf and keeps it
+    /// sufficient, so the slots are shifted in place and only the gaps on the path to the root are updated.
+    /// </summary>
+    private void NodeStoreInPlace(int leaf)
+    {
+        ref var l = ref Lf(leaf);
+        var off = _wp.Offset;
+        var offEnd = _wp.OffsetEnd;
+        int end = l.Count - 1;
+        var leftRem = _wp.RMin < _wp.Index;
+        var rightRem = _wp.EndPiv > _wp.Last;
+        var leftContent = l.Slot[off];
+        var rightContent = l.Slot[offEnd];
+        var removed = 0;
+        for (var i = off; i <= offEnd; i++)
+        {
+            if (!IsNull(l.Slot[i]))
+            {
+                removed++;
+            }
+        }
+
+        var head = off + (leftRem ? 1 : 0) + 1 + (rightRem ? 1 : 0);
+        var tailStart = offEnd + 1;
+        var tailLen = end - offEnd;
+        var shift = head - tailStart;
+        if (shift > 0)
+        {
+            for (var i = tailLen - 1; i >= 0; i--)
+            {
+                l.Piv[head + i] = l.Piv[tailStart + i];
+                l.Slot[head + i] = l.Slot[tailStart + i];
+            }
+        }
+        else if (shift < 0)
+        {
+            for (var i = 0; i < tailLen; i++)
+            {
+                l.Piv[head + i] = l.Piv[tailStart + i];
+                l.Slot[head + i] = l.Slot[tailStart + i];
+            }
+        }
+
+        var k = off;
+        var added = 0;
+        if (leftRem)
+        {
+            l.Piv[k] = _wp.Index - 1;
+            l.Slot[k] = leftContent;
+            added += IsNull(leftContent) ? 0 : 1;
+            k++;
+        }
+
+        l.Piv[k] = _wp.Last;
+        l.Slot[k] = _wp.Entry;
+        added += _wp.EntryIsNull ? 0 : 1;
+        k++;
+        if (rightRem)
+        {
+            l.Piv[k] = _wp.EndPiv;
+            l.Slot[k] = rightContent;
+            added += IsNull(rightContent) ? 0 : 1;
+        }
+
+        var newCount = head + tailLen;
+        if (RuntimeHelpers.IsReferenceOrContainsReferences<T>())
+        {
+            for (var i = newCount; i < l.Count; i++)
+            {
+                l.Slot[i] = default!;
+            }
+        }
+
+        l.Count = (byte)newCount;
+        _count += added - removed;
+        if (IsAllocTree)
+        {
+            l.MaxGap = LeafMaxGap(leaf);
+            UpdateGapUp(leaf);
+        }
+    }
+
+    /// <summary>mas_update_gap(): carry a changed node's largest gap up the path, stopping when nothing changes.</summary>
+    private void UpdateGapUp(int child)
+    {
+        var g = SubtreeMaxGap(child);
+        var p = ParentOf(child);
+        int s = PSlotOf(child);
+        while (p != NoNode)
+        {
+            ref var n = ref In(p);
+            if (n.Gap[s] == g)
+            {
+                return;
+            }
+
+            var oldMax = n.Gap[n.MetaGap];
+            n.Gap[s] = g;
+            var max = SetMetaGap(ref n);
+            if (max == oldMax)
+            {
+                return;
+            }
+
+            g = max;
+            s = n.PSlot;
+            p = n.Parent;
+        }
     }
 
     /// <summary>mas_wr_spanning_store(): the write crosses leaves (or ends a leaf with NULL).</summary>
@@ -600,8 +758,7 @@ public sealed partial class MapleTree<T>
         if (same && _eCount > LeafCap && h > 1 && TryPushLeaf(leafL))
         {
             // mas_push_data(): a sibling took the overflow; only the parent's pivot moved.
-            RecomputeDirtyGaps();
-            _dirty.Clear();
+            FinishGaps();
             return;
         }
 
@@ -613,7 +770,6 @@ public sealed partial class MapleTree<T>
             _cand.Add(n[k]);
         }
 
-        var unchangedLeafOnly = false;
         var placed = false;
         for (var level = h - 2; level >= 0; level--)
         {
@@ -627,12 +783,6 @@ public sealed partial class MapleTree<T>
                 if (nn == 1 && oa == ob && an.Child[oa] == n[0])
                 {
                     // Nothing moved at this level: the node keeps its range, so nothing above changes.
-                    unchangedLeafOnly = level == h - 2;
-                    if (!unchangedLeafOnly)
-                    {
-                        MarkDirty(a);
-                    }
-
                     placed = true;
                     break;
                 }
@@ -645,17 +795,17 @@ public sealed partial class MapleTree<T>
                 var cnt = 0;
                 for (var c = 0; c < oa; c++)
                 {
-                    _items[cnt++] = an.Child[c];
+                    AddChildOf(ref cnt, ref an, c);
                 }
 
                 for (var k = 0; k < nn; k++)
                 {
-                    _items[cnt++] = n[k];
+                    AddNewNode(ref cnt, n[k]);
                 }
 
                 for (var c = ob + 1; c < an.Count; c++)
                 {
-                    _items[cnt++] = an.Child[c];
+                    AddChildOf(ref cnt, ref an, c);
                 }
 
                 if (cnt > InnerCap && level > 0 && TryPushInner(a, cnt))
@@ -693,17 +843,17 @@ public sealed partial class MapleTree<T>
                 var cnt = 0;
                 for (var c = 0; c < oa; c++)
                 {
-                    _items[cnt++] = an.Child[c];
+                    AddChildOf(ref cnt, ref an, c);
                 }
 
                 for (var k = 0; k < nn; k++)
                 {
-                    _items[cnt++] = n[k];
+                    AddNewNode(ref cnt, n[k]);
                 }
 
                 for (var c = ob + 1; c < bn.Count; c++)
                 {
-                    _items[cnt++] = bn.Child[c];
+                    AddChildOf(ref cnt, ref bn, c);
                 }
 
                 nn = PackInner(cnt, a, b, n);
@@ -725,9 +875,10 @@ public sealed partial class MapleTree<T>
             else
             {
                 var r = NewInnerHandle(PopNode());
+                var cnt = 0;
                 for (var k = 0; k < nn; k++)
                 {
-                    _items[k] = n[k];
+                    AddNewNode(ref cnt, n[k]);
                 }
 
                 WriteInner(r, 0, nn);
@@ -739,28 +890,36 @@ public sealed partial class MapleTree<T>
 
         FixCandidates();
         CollapseRoot();
-        if (!IsAllocTree)
-        {
-            _dirty.Clear();
-            return;
-        }
+        FinishGaps();
+    }
 
-        if (unchangedLeafOnly && _dirty.Count == 0)
-        {
-            UpdateGapUp(leafL);
-            return;
-        }
+    /// <summary>Gather child <paramref name="slot"/> of <paramref name="node"/> with its range and gap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AddChildOf(ref int cnt, ref MapleInner node, int slot)
+    {
+        _items[cnt] = node.Child[slot];
+        _itemGap[cnt] = node.Gap[slot];
+        _itemMin[cnt] = slot == 0 ? node.Min : node.Piv[slot - 1] + 1;
+        _itemMax[cnt] = node.Piv[slot];
+        cnt++;
+    }
 
-        if (unchangedLeafOnly && IsLive(leafL))
-        {
-            var p = ParentOf(leafL);
-            if (p != NoNode)
-            {
-                MarkDirty(p);
-            }
-        }
+    /// <summary>Gather a node this write just built (its gap is pushed up by FinishGaps()).</summary>
+    private void AddNewNode(ref int cnt, int h)
+    {
+        _items[cnt] = h;
+        _itemGap[cnt] = 0;
+        _itemMin[cnt] = NodeMin(h);
+        _itemMax[cnt] = NodeMax(h);
+        cnt++;
+    }
 
-        RecomputeDirtyGaps();
+    private void CopyItem(int to, int from)
+    {
+        _items[to] = _items[from];
+        _itemGap[to] = _itemGap[from];
+        _itemMin[to] = _itemMin[from];
+        _itemMax[to] = _itemMax[from];
     }
 
     /// <summary>Pack E into one to three leaves, reusing <paramref name="a"/> (and <paramref name="b"/>).</summary>
@@ -920,7 +1079,7 @@ public sealed partial class MapleTree<T>
 
         var px = PSlotOf(x);
         var cap = InnerCap;
-        var space = (2 * cap) - 2 - (NodeMax(_items[cnt - 1]) == ulong.MaxValue ? 1 : 0);
+        var space = (2 * cap) - 2 - (_itemMax[cnt - 1] == ulong.MaxValue ? 1 : 0);
         ref var pn = ref In(p);
         if (px > 0)
         {
@@ -930,13 +1089,14 @@ public sealed partial class MapleTree<T>
             {
                 for (var i = cnt - 1; i >= 0; i--)
                 {
-                    _items[i + sc] = _items[i];
+                    CopyItem(i + sc, i);
                 }
 
                 ref var s = ref In(sib);
+                var k = 0;
                 for (var i = 0; i < sc; i++)
                 {
-                    _items[i] = s.Child[i];
+                    AddChildOf(ref k, ref s, i);
                 }
 
                 var total = cnt + sc;
@@ -955,9 +1115,10 @@ public sealed partial class MapleTree<T>
             int sc = s.Count;
             if ((cnt - 1) + (sc - 1) < space)
             {
+                var k = cnt;
                 for (var i = 0; i < sc; i++)
                 {
-                    _items[cnt + i] = s.Child[i];
+                    AddChildOf(ref k, ref s, i);
                 }
 
                 var total = cnt + sc;
@@ -997,6 +1158,7 @@ public sealed partial class MapleTree<T>
         if (IsAllocTree)
         {
             l.MaxGap = LeafMaxGap(leaf);
+            _dirty.Add(leaf);
         }
     }
 
@@ -1054,12 +1216,20 @@ public sealed partial class MapleTree<T>
     {
         ref var n = ref In(node);
         var cnt = to - from;
+        var had = n.Count;
         for (var i = 0; i < cnt; i++)
         {
             var c = _items[from + i];
-            n.Child[i] = c;
-            n.Piv[i] = NodeMax(c);
-            SetParent(c, node, i);
+
+            // A child already in this slot of this node keeps its parent link: do not touch its memory.
+            if (i >= had || n.Child[i] != c)
+            {
+                n.Child[i] = c;
+                SetParent(c, node, i);
+            }
+
+            n.Piv[i] = _itemMax[from + i];
+            n.Gap[i] = _itemGap[from + i];
         }
 
         for (var i = cnt; i < MapleNodeLayout.MAPLE_RANGE64_SLOTS; i++)
@@ -1068,7 +1238,7 @@ public sealed partial class MapleTree<T>
         }
 
         n.Count = (byte)cnt;
-        n.Min = NodeMin(_items[from]);
+        n.Min = _itemMin[from];
         MarkDirty(node);
     }
 
@@ -1233,6 +1403,7 @@ public sealed partial class MapleTree<T>
             if (IsAllocTree)
             {
                 l.MaxGap = LeafMaxGap(left);
+                MarkDirty(left);
             }
         }
         else
@@ -1245,6 +1416,7 @@ public sealed partial class MapleTree<T>
                 var c = r.Child[i];
                 l.Child[lc + i] = c;
                 l.Piv[lc + i] = r.Piv[i];
+                l.Gap[lc + i] = r.Gap[i];
                 SetParent(c, left, lc + i);
             }
 
@@ -1299,12 +1471,12 @@ public sealed partial class MapleTree<T>
         var cnt = 0;
         for (var i = 0; i < li.Count; i++)
         {
-            _items[cnt++] = li.Child[i];
+            AddChildOf(ref cnt, ref li, i);
         }
 
         for (var i = 0; i < ri.Count; i++)
         {
-            _items[cnt++] = ri.Child[i];
+            AddChildOf(ref cnt, ref ri, i);
         }
 
         var split = cnt / 2;
@@ -1326,11 +1498,11 @@ public sealed partial class MapleTree<T>
         }
     }
 
-    private void MarkDirty(int inner)
+    private void MarkDirty(int node)
     {
         if (IsAllocTree)
         {
-            _dirty.Add(inner);
+            _dirty.Add(node);
         }
     }
 
@@ -1363,34 +1535,6 @@ public sealed partial class MapleTree<T>
         return max;
     }
 
-    /// <summary>mas_update_gap(): propagate a child's new largest gap towards the root, stopping when nothing changes.</summary>
-    private void UpdateGapUp(int child)
-    {
-        var g = SubtreeMaxGap(child);
-        var p = ParentOf(child);
-        int s = PSlotOf(child);
-        while (p != NoNode)
-        {
-            ref var n = ref In(p);
-            if (n.Gap[s] == g)
-            {
-                return;
-            }
-
-            var oldMax = n.Gap[n.MetaGap];
-            n.Gap[s] = g;
-            var max = SetMetaGap(ref n);
-            if (max == oldMax)
-            {
-                return;
-            }
-
-            g = max;
-            s = n.PSlot;
-            p = n.Parent;
-        }
-    }
-
     /// <summary>ma_max_gap(): the largest gap and its slot (the highest slot among equals).</summary>
     private static ulong SetMetaGap(ref MapleInner n)
     {
@@ -1409,60 +1553,101 @@ public sealed partial class MapleTree<T>
         return max;
     }
 
-    /// <summary>Recompute the gaps of every dirty internal node and its ancestors, deepest first.</summary>
-    private void RecomputeDirtyGaps()
+    /// <summary>
+    /// mas_update_gap() for everything a write touched: every changed node, deepest first, recomputes its largest
+    /// gap (a leaf from its slots, an internal node from its own gap array) and stores it in its parent's slot;
+    /// a parent whose slot changed is processed in turn. Children that only moved carried their gap along, so no
+    /// sibling is read.
+    /// </summary>
+    private void FinishGaps()
     {
-        if (_dirty.Count == 0)
+        if (!IsAllocTree || _dirty.Count == 0)
         {
+            _dirty.Clear();
             return;
         }
 
-        if (_mark.Length < _inners.Length)
+        if (_mark.Length < InnerCapacity)
         {
-            Array.Resize(ref _mark, _inners.Length);
+            Array.Resize(ref _mark, Math.Max(InnerCapacity, _mark.Length * 2));
+        }
+
+        if (_lmark.Length < LeafCapacity)
+        {
+            Array.Resize(ref _lmark, Math.Max(LeafCapacity, _lmark.Length * 2));
         }
 
         if (++_epoch == int.MaxValue)
         {
             Array.Clear(_mark);
+            Array.Clear(_lmark);
             _epoch = 1;
         }
 
-        _gapWork.Clear();
-        foreach (var d in _dirty)
+        var maxDepth = -1;
+        foreach (var h in _dirty)
         {
-            var h = d;
-            while (h != NoNode && IsLive(h) && _mark[h] != _epoch)
+            if (!IsLive(h) || !TryMark(h))
             {
-                _mark[h] = _epoch;
-                _gapWork.Add((0, h));
-                h = In(h).Parent;
-            }
-        }
-
-        for (var i = 0; i < _gapWork.Count; i++)
-        {
-            _gapWork[i] = (Depth(_gapWork[i].Node), _gapWork[i].Node);
-        }
-
-        SortDeepestFirst(_gapWork);
-        foreach (var (_, h) in _gapWork)
-        {
-            ref var n = ref In(h);
-            for (var i = 0; i < n.Count; i++)
-            {
-                n.Gap[i] = SubtreeMaxGap(n.Child[i]);
+                continue;
             }
 
-            for (var i = n.Count; i < MapleNodeLayout.MAPLE_RANGE64_SLOTS; i++)
-            {
-                n.Gap[i] = 0;
-            }
-
-            SetMetaGap(ref n);
+            var d = IsLeaf(h) ? _height - 1 : Depth(h);
+            Bucket(d).Add(h);
+            maxDepth = Math.Max(maxDepth, d);
         }
 
-        _gapWork.Clear();
         _dirty.Clear();
+        for (var d = maxDepth; d >= 0; d--)
+        {
+            var list = Bucket(d);
+            for (var i = 0; i < list.Count; i++)
+            {
+                var h = list[i];
+                var g = IsLeaf(h) ? Lf(h).MaxGap : SetMetaGap(ref In(h));
+                var p = ParentOf(h);
+                if (p == NoNode)
+                {
+                    continue;
+                }
+
+                ref var pn = ref In(p);
+                int s = PSlotOf(h);
+                if (pn.Gap[s] != g)
+                {
+                    pn.Gap[s] = g;
+                    if (TryMark(p))
+                    {
+                        Bucket(d - 1).Add(p);
+                    }
+                }
+            }
+
+            list.Clear();
+        }
+    }
+
+    private List<int> Bucket(int depth) => _byDepth[depth] ??= [];
+
+    private bool TryMark(int h)
+    {
+        if (IsLeaf(h))
+        {
+            if (_lmark[~h] == _epoch)
+            {
+                return false;
+            }
+
+            _lmark[~h] = _epoch;
+            return true;
+        }
+
+        if (_mark[h] == _epoch)
+        {
+            return false;
+        }
+
+        _mark[h] = _epoch;
+        return true;
     }
 }

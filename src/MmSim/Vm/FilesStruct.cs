@@ -12,6 +12,9 @@ public sealed class FilesStruct
     public const int DefaultNofile = 1024;
 
     private readonly List<VfsFile?> _fdt = [];
+
+    // Descriptors handed out by get_unused_fd_flags() and not yet installed.
+    private readonly SortedSet<int> _reserved = [];
     private readonly VmSubsystem _vm;
 
     internal FilesStruct(VmSubsystem vm) => _vm = vm;
@@ -83,8 +86,6 @@ public sealed class FilesStruct
         _reserved.Add(fd);
         return fd;
     }
-
-    private readonly SortedSet<int> _reserved = [];
 
     /// <summary>put_unused_fd(): give back a descriptor reserved by <see cref="GetUnusedFdFlags"/>.</summary>
     public void PutUnusedFd(int fd) => _reserved.Remove(fd);

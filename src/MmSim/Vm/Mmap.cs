@@ -398,6 +398,12 @@ public sealed partial class MmStruct
 
         if (file is not null)
         {
+            // file_mmap_ok(): MmSim's files are not regular files, so the limit is ULONG_MAX.
+            if (pgoff > (ulong.MaxValue - len) >> K.PAGE_SHIFT)
+            {
+                return Errno.EOVERFLOW.Neg();
+            }
+
             switch (flags & Mman.MAP_TYPE)
             {
                 case Mman.MAP_SHARED:

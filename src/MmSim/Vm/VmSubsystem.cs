@@ -23,8 +23,7 @@ public sealed class VmSubsystem
             SlabFlags.SLAB_PANIC | SlabFlags.SLAB_ACCOUNT);
         FilpCachep = machine.Slab.KmemCacheCreate("filp", FileStructSize, 8,
             SlabFlags.SLAB_TYPESAFE_BY_RCU | SlabFlags.SLAB_HWCACHE_ALIGN | SlabFlags.SLAB_PANIC | SlabFlags.SLAB_ACCOUNT);
-        MapleNodeCache = machine.Slab.KmemCacheCreate("maple_node", 256, 256, SlabFlags.SLAB_PANIC);
-        MapleNodes = new MapleNodeSlabAllocator(machine, MapleNodeCache);
+        MapleNodes = Mm.MapleNodeCache.For(machine);
         AnonInodeInode = new Inode(0, 15, 1058);
         machine.Invariants.Register("vm", VmInvariants.Check(machine));
     }
@@ -37,10 +36,10 @@ public sealed class VmSubsystem
     /// <summary>filp_cachep.</summary>
     public KmemCache FilpCachep { get; }
 
-    /// <summary>maple_node_cache: the nodes of every VMA tree.</summary>
-    public KmemCache MapleNodeCache { get; }
+    /// <summary>maple_node_cache: the nodes of every VMA tree (the machine's one cache, shared with other trees).</summary>
+    public KmemCache MapleNodeCachep => MapleNodes.Cache;
 
-    internal MapleTree.IMapleNodeAllocator MapleNodes { get; }
+    internal MapleNodeCache MapleNodes { get; }
 
     /// <summary>sysctl vm.max_map_count.</summary>
     public int MaxMapCount { get; set; } = Mman.DEFAULT_MAX_MAP_COUNT;
@@ -138,8 +137,9 @@ public sealed class VmSubsystem
             return;
         }
 
-        if (Machine.Reports.WarnOn(file.FCount <= 0, "fput", $"f_count {file.FCount} of {file.Path}"))
+        if (file.FCount <= 0)
         {
+            Machine.Reports.WarnOn(true, "fput", $"f_count {file.FCount} of {file.Path}");
             return;
         }
 

@@ -1,6 +1,5 @@
 using MmSim.Kernel;
 using MmSim.MapleTree;
-using MmSim.Mm;
 
 namespace MmSim.Vm;
 
@@ -203,37 +202,4 @@ public sealed class VmaIterator
 
     /// <summary>mt_validate().</summary>
     public List<string> Validate() => _mt.MtValidate();
-}
-
-/// <summary>
-/// The maple_node slab cache (lib/maple_tree.c maple_tree_init(): 256-byte objects, 256-aligned, not accounted) as
-/// the node allocator of VMA trees. Bulk allocation is all or nothing, like kmem_cache_alloc_bulk(); RCU frees wait
-/// for the machine's next grace period.
-/// </summary>
-internal sealed class MapleNodeSlabAllocator(Machine machine, KmemCache cache) : IMapleNodeAllocator
-{
-    public ulong AllocOne(Gfp gfp) => machine.Slab.KmemCacheAlloc(cache, gfp, "mt_alloc_one");
-
-    public int AllocBulk(Gfp gfp, Span<ulong> nodes)
-    {
-        for (var i = 0; i < nodes.Length; i++)
-        {
-            nodes[i] = machine.Slab.KmemCacheAlloc(cache, gfp, "mt_alloc_bulk");
-            if (nodes[i] == 0)
-            {
-                for (var j = 0; j < i; j++)
-                {
-                    machine.Slab.KmemCacheFree(cache, nodes[j], "mt_alloc_bulk");
-                }
-
-                return 0;
-            }
-        }
-
-        return nodes.Length;
-    }
-
-    public void Free(ulong node) => machine.Slab.KmemCacheFree(cache, node, "mt_free_one");
-
-    public void FreeRcu(ulong node) => machine.Rcu.CallRcu(() => machine.Slab.KmemCacheFree(cache, node, "ma_free_rcu"));
 }

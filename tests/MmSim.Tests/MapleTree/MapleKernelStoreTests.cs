@@ -16,8 +16,14 @@ public class MapleKernelStoreTests
 
     private static MapleTree<ulong> Tree(uint flags = 0) => new(flags, null, XArrayEntryPolicy.Instance);
 
-    private static void CheckLoad(MapleTree<ulong> mt, ulong index, ulong ptr) =>
-        Assert.True(mt.MtreeLoad(index) == ptr, $"load {index} = {mt.MtreeLoad(index):x}, expected {ptr:x}");
+    private static void CheckLoad(MapleTree<ulong> mt, ulong index, ulong ptr)
+    {
+        var got = mt.MtreeLoad(index);
+        if (got != ptr)
+        {
+            Assert.Fail($"load {index} = {got:x}, expected {ptr:x}");
+        }
+    }
 
     private static void CheckStoreRange(MapleTree<ulong> mt, ulong start, ulong end, ulong ptr, int expected)
     {

@@ -47,6 +47,16 @@ public class RegistryTests
     }
 
     [Fact]
+    public void TheTreeStatementsAreImplemented()
+    {
+        Assert.True(OpRegistry.Default.IsImplemented(OpRegistry.Default.FindSchema(OpScope.Global, "tree")!));
+        foreach (var n in (string[])["insert", "store", "erase", "load", "alloc_range", "alloc_rrange", "empty_area", "empty_area_rev"])
+        {
+            Assert.True(OpRegistry.Default.IsImplemented(OpRegistry.Default.FindSchema(OpScope.Tree, n)!), n);
+        }
+    }
+
+    [Fact]
     public void SchemaNamesAreUniquePerScope()
     {
         var keys = OpSchemas.All.Select(s => (s.Scope, s.Name)).ToList();

@@ -69,18 +69,12 @@ public class RunnerTests
         });
         r.Process("prog_load", ctx => StepResult.Of(3UL).WithObject(new TestProgram(ctx.List("maps"))));
         r.Program("cast_user", ctx => StepResult.Of(ctx.SubjectAs<TestProgram>().Maps.Sum(m => (long)m) + (long)ctx.U64("addr")));
-        r.Global("tree", ctx =>
-        {
-            ctx.Define(ctx.Name("tree"), new TestTree(ctx.Word("flags") == "alloc_range"));
-            return StepResult.Done;
-        });
-        r.Tree("load", ctx => ctx.SubjectAs<TestTree>().AllocRange ? StepResult.Of(ctx.U64("index")) : StepResult.Null);
+        // The tree statements are the maple tree layer's own (Scenario/TreeOps.cs).
+        TreeOps.Register(r);
         return r;
     }
 
     private sealed record TestProgram(IReadOnlyList<ulong> Maps);
-
-    private sealed record TestTree(bool AllocRange);
 
     private static readonly OpRegistry s_registry = TestRegistry();
 
@@ -184,7 +178,7 @@ public class RunnerTests
     public void NamesBindValuesAndObjects()
     {
         var r = Run("spawn p\np: g = prog_load maps=10,20\ng: x = cast_user 1 5 => 35\nt_value g + x => 38\np: fork c\nc: read 0 => SIGSEGV\n" +
-                    "tree t alloc_range\nt: load 9 => 9\ntree u\nu: load 9 => null\nt_args p prot=rx flags=shared|fixed|0x100 vals=1,2 n=-1\n" +
+                    "tree t alloc_range\nt: insert 9 9 9\nt: load 9 => 9\ntree u\nu: load 9 => null\nt_args p prot=rx flags=shared|fixed|0x100 vals=1,2 n=-1\n" +
                     "t_args c vals=4");
         Assert.Equal(ExitCodes.Ok, r.ExitCode);
         Assert.Contains("t.mms:3: g: x = cast_user 1 5 => 35 ok", r.OutLines);
