@@ -41,6 +41,7 @@ public sealed partial class MapleTree<T>
     private ulong _eMin;
     private WritePlan _wp;
     private long _walkGen = -1;
+    private ulong _gapTouch;
     private ulong _walkIndex;
 
     /// <summary>The outcome of mas_wr_preallocate(): the store type, its node request, and where it writes.</summary>
@@ -313,6 +314,8 @@ public sealed partial class MapleTree<T>
     {
         var h = _root;
         var level = 0;
+        var alloc = IsAllocTree;
+        ulong touch = 0;
         while (h >= 0)
         {
             ref var n = ref In(h);
@@ -326,7 +329,15 @@ public sealed partial class MapleTree<T>
             offs[level] = i;
             level++;
             h = n.Child[i];
+            if (alloc)
+            {
+                // The gap slot the write will update lives on another cache line; loading it now lets that
+                // miss overlap with the descent instead of stalling the gap update afterwards.
+                touch += n.Gap[i];
+            }
         }
+
+        _gapTouch = touch;
 
         path[level] = h;
         ref var l = ref Lf(h);
