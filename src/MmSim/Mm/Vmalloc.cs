@@ -198,7 +198,7 @@ public sealed partial class VmallocAllocator
         var vm = RemoveVmArea(addr);
         if (vm is null)
         {
-            _reports.WarnOn(true, "vfree", $"Trying to vfree() nonexistent vm area (0x{addr:x}) from {caller}");
+            _reports.WarnOn(true, "vfree", $"Trying to vfree() nonexistent vm area (0x{addr:x})");
             return;
         }
 

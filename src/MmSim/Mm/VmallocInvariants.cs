@@ -118,6 +118,11 @@ public sealed partial class VmallocAllocator
             violations.Add($"{flagged} frames are flagged Vmalloc but VmallocUsed counts {NrVmallocPages} pages");
         }
 
+        foreach (var v in _tree.Validate())
+        {
+            violations.Add("vmap area index: " + v);
+        }
+
         if (_vmapAreaCachep.ActiveObjects != _tree.Count)
         {
             violations.Add($"vmap_area cache holds {_vmapAreaCachep.ActiveObjects} objects for {_tree.Count} areas");

@@ -1,20 +1,45 @@
+using MmSim.Kernel;
+using MmSim.MapleTree;
+
 namespace MmSim.Mm;
 
 /// <summary>
 /// The seam behind which vmap areas get their addresses: the kernel's busy/lazy trees plus the free-space tree
 /// (free_vmap_area_root) of mm/vmalloc.c, reduced to three operations. A range is occupied from
 /// <see cref="TryAlloc"/> until <see cref="Remove"/>, whether its area is busy or waiting on the lazy list.
-/// This implementation keeps the occupied ranges in an address-ordered list; lookups are binary searches.
+/// Backed by a maple tree with MT_FLAGS_ALLOC_RANGE: the lowest fit is the maple tree's gap search
+/// (mas_empty_area), the containment lookup mtree_load. Its nodes are host memory (the kernel keeps vmap areas in
+/// rb-trees threaded through the vmap_area objects themselves, so these nodes cost no simulated slab memory and
+/// add no failslab points).
 /// </summary>
 internal sealed class VmapAreaTree
 {
-    private readonly List<VmapArea> _areas = [];
+    private readonly MapleTree<VmapArea?> _mt;
+    private readonly MaState<VmapArea?> _mas;
+
+    public VmapAreaTree(IMapleNodeAllocator? allocator = null)
+    {
+        _mt = new MapleTree<VmapArea?>(MapleFlags.MT_FLAGS_ALLOC_RANGE, allocator);
+        _mas = new MaState<VmapArea?>(_mt);
+    }
 
     /// <summary>Occupied ranges (busy and lazy).</summary>
-    public int Count => _areas.Count;
+    public long Count => _mt.Count;
+
+    /// <summary>Maple nodes the index holds.</summary>
+    public int NodeCount => _mt.NodeCount;
 
     /// <summary>The occupied ranges in address order.</summary>
-    public IReadOnlyList<VmapArea> InOrder => _areas;
+    public IEnumerable<VmapArea> InOrder
+    {
+        get
+        {
+            foreach (var r in _mt.Range())
+            {
+                yield return r.Entry!;
+            }
+        }
+    }
 
     /// <summary>
     /// __alloc_vmap_area(): the lowest <paramref name="align"/>-aligned start in [vstart, vend) where
@@ -23,97 +48,66 @@ internal sealed class VmapAreaTree
     public bool TryAlloc(ulong size, ulong align, ulong vstart, ulong vend, VmapArea va, out ulong addr)
     {
         addr = 0;
-        if (!AlignUp(vstart, align, out var candidate))
+        if (!AlignUp(vstart, align, out var lo))
         {
             return false;
         }
 
-        var i = FirstEndingAfter(candidate);
         while (true)
         {
-            if (candidate + size < candidate || candidate + size > vend)
+            // mas_empty_area(lo, vend - 1, size): the lowest free window at or above lo.
+            if (vend == 0 || lo > vend - 1 || vend - lo < size)
             {
                 return false;
             }
 
-            if (i == _areas.Count || candidate + size <= _areas[i].VaStart)
-            {
-                break;
-            }
-
-            if (!AlignUp(_areas[i].VaEnd, align, out candidate))
+            _mas.MasReset();
+            if (_mas.MasEmptyArea(lo, vend - 1, size) != 0)
             {
                 return false;
             }
 
-            i++;
+            var start = _mas.Index;
+            if (!AlignUp(start, align, out var aligned))
+            {
+                return false;
+            }
+
+            if (aligned == start)
+            {
+                // The lowest free window is aligned: it is the lowest aligned fit.
+                var ret = _mt.MtreeInsertRange(start, start + size - 1, va, Gfp.GFP_KERNEL);
+                if (ret != 0)
+                {
+                    throw new KernelBugException($"vmap area index: insert of [0x{start:x}, +0x{size:x}) failed with {ret}");
+                }
+
+                va.VaStart = start;
+                va.VaEnd = start + size;
+                addr = start;
+                return true;
+            }
+
+            // No aligned fit below the next aligned address: search again from there.
+            lo = aligned;
         }
-
-        addr = candidate;
-        va.VaStart = candidate;
-        va.VaEnd = candidate + size;
-        _areas.Insert(i, va);
-        return true;
     }
 
     /// <summary>__find_vmap_area(): the occupied range that contains <paramref name="addr"/>, or null.</summary>
-    public VmapArea? Find(ulong addr)
-    {
-        var lo = 0;
-        var hi = _areas.Count - 1;
-        while (lo <= hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            var va = _areas[mid];
-            if (addr < va.VaStart)
-            {
-                hi = mid - 1;
-            }
-            else if (addr >= va.VaEnd)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                return va;
-            }
-        }
-
-        return null;
-    }
+    public VmapArea? Find(ulong addr) => _mt.MtreeLoad(addr);
 
     /// <summary>Give <paramref name="va"/>'s range back to the free space.</summary>
     public void Remove(VmapArea va)
     {
-        var i = FirstEndingAfter(va.VaStart);
-        if (i == _areas.Count || !ReferenceEquals(_areas[i], va))
+        var old = _mt.MtreeErase(va.VaStart);
+        if (!ReferenceEquals(old, va))
         {
-            throw new Kernel.KernelBugException($"{va.Describe()} is not in the vmap area tree");
+            throw new KernelBugException($"{va.Describe()} is not in the vmap area tree");
         }
-
-        _areas.RemoveAt(i);
     }
 
-    // The index of the first occupied range whose end lies above addr.
-    private int FirstEndingAfter(ulong addr)
-    {
-        var lo = 0;
-        var hi = _areas.Count;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (_areas[mid].VaEnd <= addr)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-
-        return lo;
-    }
+    /// <summary>mt_validate() of the index: its violations.</summary>
+    public List<string> Validate() => _mt.MtValidate();
 
     // ALIGN(x, a) with overflow detection.
     private static bool AlignUp(ulong x, ulong align, out ulong aligned)

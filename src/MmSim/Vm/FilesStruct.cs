@@ -11,7 +11,10 @@ public sealed class FilesStruct
     /// <summary>RLIMIT_NOFILE's default soft limit.</summary>
     public const int DefaultNofile = 1024;
 
-    private readonly List<File?> _fdt = [];
+    private readonly List<VfsFile?> _fdt = [];
+
+    // Descriptors handed out by get_unused_fd_flags() and not yet installed.
+    private readonly SortedSet<int> _reserved = [];
     private readonly VmSubsystem _vm;
 
     internal FilesStruct(VmSubsystem vm) => _vm = vm;
@@ -20,7 +23,7 @@ public sealed class FilesStruct
     public int Nofile { get; set; } = DefaultNofile;
 
     /// <summary>Open descriptors in ascending order.</summary>
-    public IEnumerable<(int Fd, File File)> Open
+    public IEnumerable<(int Fd, VfsFile File)> Open
     {
         get
         {
@@ -37,10 +40,10 @@ public sealed class FilesStruct
     public int Count => _fdt.Count(f => f is not null);
 
     /// <summary>files_lookup_fd_raw(): the file at <paramref name="fd"/> without taking a reference.</summary>
-    public File? Lookup(int fd) => fd >= 0 && fd < _fdt.Count ? _fdt[fd] : null;
+    public VfsFile? Lookup(int fd) => fd >= 0 && fd < _fdt.Count ? _fdt[fd] : null;
 
     /// <summary>fget(fd): the file with a new reference, or null (the caller returns -EBADF).</summary>
-    public File? Fget(int fd)
+    public VfsFile? Fget(int fd)
     {
         var f = Lookup(fd);
         if (f is not null)
@@ -84,13 +87,11 @@ public sealed class FilesStruct
         return fd;
     }
 
-    private readonly SortedSet<int> _reserved = [];
-
     /// <summary>put_unused_fd(): give back a descriptor reserved by <see cref="GetUnusedFdFlags"/>.</summary>
     public void PutUnusedFd(int fd) => _reserved.Remove(fd);
 
     /// <summary>fd_install(fd, file): the descriptor now holds the caller's reference to <paramref name="file"/>.</summary>
-    public void FdInstall(int fd, File file)
+    public void FdInstall(int fd, VfsFile file)
     {
         if (!_reserved.Remove(fd))
         {

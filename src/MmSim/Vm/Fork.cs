@@ -48,7 +48,12 @@ public sealed partial class MmStruct
             }
 
             tmp.VmFlagsClear(VmFlags.VM_LOCKED_MASK);
-            MmMt.Store(tmp);
+            if (MmMt.StoreGfp(tmp) != 0)
+            {
+                Vm.VmAreaFree(tmp);
+                return DupMmapFailed(mpnt);
+            }
+
             MapCount++;
             VmaOpen(tmp);
             if (tmp.VmFile is not null)
@@ -98,7 +103,10 @@ public sealed partial class MmStruct
             RemoveVma(v, closed: false);
         }
 
-        Machine.Reports.WarnOn(vmas.Length != MapCount, "exit_mmap", $"count {vmas.Length} != map_count {MapCount}");
+        if (vmas.Length != MapCount)
+        {
+            Machine.Reports.WarnOn(true, "exit_mmap", $"count {vmas.Length} != map_count {MapCount}");
+        }
         MmMt.Destroy();
         MapCount = 0;
         TotalVm = DataVm = ExecVm = StackVm = LockedVm = 0;

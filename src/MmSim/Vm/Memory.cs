@@ -56,8 +56,9 @@ public sealed partial class MmStruct
     private void PageRemoveRmap(long pfn)
     {
         ref var f = ref Pages.Frame(pfn);
-        if (Machine.Reports.WarnOn(f.Mapcount == 0, "folio_remove_rmap_pte", $"mapcount underflow on pfn 0x{pfn:x}"))
+        if (f.Mapcount == 0)
         {
+            Machine.Reports.WarnOn(true, "folio_remove_rmap_pte", $"mapcount underflow on pfn 0x{pfn:x}");
             return;
         }
 

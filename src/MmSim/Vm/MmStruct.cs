@@ -26,6 +26,7 @@ public sealed partial class MmStruct
         Log = vm.Machine.Log.Vm;
         MmapBase = K.PageAlign(TaskSize - MinGap);
         MmapLegacyBase = K.PageAlign(TaskSize / 3);
+        MmMt = new VmaIterator(vm.MapleNodes, vm.Machine.Reports);
     }
 
     public VmSubsystem Vm { get; }
@@ -38,7 +39,7 @@ public sealed partial class MmStruct
     public TaskStruct? Owner { get; internal set; }
 
     /// <summary>mm->mm_mt: the VMA tree.</summary>
-    public VmaIterator MmMt { get; } = new();
+    public VmaIterator MmMt { get; }
 
     /// <summary>The page tables.</summary>
     public PageTable Pgd { get; } = new();

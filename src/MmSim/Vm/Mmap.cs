@@ -180,7 +180,7 @@ public sealed partial class MmStruct
     /// a usable hint is taken; otherwise the highest gap below mmap_base, falling back to bottom-up. The generic
     /// allocator drivers' get_unmapped_area falls back to.
     /// </summary>
-    public long MmGetUnmappedArea(File? file, ulong addr0, ulong len, ulong pgoff, ulong flags)
+    public long MmGetUnmappedArea(VfsFile? file, ulong addr0, ulong len, ulong pgoff, ulong flags)
     {
         _ = file;
         _ = pgoff;
@@ -229,7 +229,7 @@ public sealed partial class MmStruct
     }
 
     // thp_get_unmapped_area_vmflags() / __thp_get_unmapped_area(): PMD-align large anonymous mappings.
-    private long ThpGetUnmappedArea(File? file, ulong addr, ulong len, ulong pgoff, ulong flags)
+    private long ThpGetUnmappedArea(VfsFile? file, ulong addr, ulong len, ulong pgoff, ulong flags)
     {
         var off = pgoff << K.PAGE_SHIFT;
         var size = Mman.PMD_SIZE;
@@ -267,7 +267,7 @@ public sealed partial class MmStruct
     /// large anonymous mappings, or <see cref="MmGetUnmappedArea"/>; then the range, alignment and mmap_min_addr
     /// checks. An address or a negative errno.
     /// </summary>
-    public long GetUnmappedArea(File? file, ulong addr, ulong len, ulong pgoff, ulong flags)
+    public long GetUnmappedArea(VfsFile? file, ulong addr, ulong len, ulong pgoff, ulong flags)
     {
         if (len > TaskSize)
         {
@@ -337,7 +337,7 @@ public sealed partial class MmStruct
     /// <paramref name="pgoff"/>. The mapped address or a negative errno, with every check in the kernel's order.
     /// <paramref name="populate"/> is the length to prefault (MAP_POPULATE, VM_LOCKED).
     /// </summary>
-    public long DoMmap(File? file, ulong addr, ulong len, ulong prot, ulong flags, VmFlags vmFlags, ulong pgoff, out ulong populate)
+    public long DoMmap(VfsFile? file, ulong addr, ulong len, ulong prot, ulong flags, VmFlags vmFlags, ulong pgoff, out ulong populate)
     {
         populate = 0;
         if (len == 0)
@@ -398,6 +398,12 @@ public sealed partial class MmStruct
 
         if (file is not null)
         {
+            // file_mmap_ok(): MmSim's files are not regular files, so the limit is ULONG_MAX.
+            if (pgoff > (ulong.MaxValue - len) >> K.PAGE_SHIFT)
+            {
+                return Errno.EOVERFLOW.Neg();
+            }
+
             switch (flags & Mman.MAP_TYPE)
             {
                 case Mman.MAP_SHARED:
@@ -498,7 +504,7 @@ public sealed partial class MmStruct
 
     // mmap_region() / __mmap_region() of 6.12: gather what MAP_FIXED replaces, check limits, close the old VMAs,
     // merge or allocate the new one and call ->mmap, then finish the unmap of the old range.
-    private long MmapRegion(File? file, ulong addr, ulong len, VmFlags vmFlags, ulong pgoff)
+    private long MmapRegion(VfsFile? file, ulong addr, ulong len, VmFlags vmFlags, ulong pgoff)
     {
         var pglen = len >> K.PAGE_SHIFT;
         var end = addr + len;
@@ -561,7 +567,7 @@ public sealed partial class MmStruct
             vma.VmEnd = end;
             vma.VmPgoff = pgoff;
             vma.VmFlags = vmFlags;
-            if (VmaIterator.Prealloc() != 0)
+            if (MmMt.PreallocNewVma(vma) != 0)
             {
                 Vm.VmAreaFree(vma);
                 VmsAbortMunmapVmas(vms);
@@ -579,6 +585,7 @@ public sealed partial class MmStruct
                     Vm.Fput(vma.VmFile);
                     vma.VmFile = null;
                     UnmapSingleVma(vma, vma.VmStart, vma.VmEnd);
+                    MmMt.FreeNewVma();
                     Vm.VmAreaFree(vma);
                     VmsAbortMunmapVmas(vms);
                     return error;
@@ -591,6 +598,7 @@ public sealed partial class MmStruct
                     var merge = VmaMergeNewRange(vmg);
                     if (merge is not null)
                     {
+                        MmMt.FreeNewVma();
                         Vm.Fput(vma.VmFile!);
                         Vm.VmAreaFree(vma);
                         vma = merge;
@@ -605,6 +613,7 @@ public sealed partial class MmStruct
                 var error = ShmemZeroSetup(vma);
                 if (error != 0)
                 {
+                    MmMt.FreeNewVma();
                     Vm.VmAreaFree(vma);
                     VmsAbortMunmapVmas(vms);
                     return error;
@@ -617,7 +626,7 @@ public sealed partial class MmStruct
 
             if (!linked)
             {
-                MmMt.Store(vma);
+                MmMt.StoreNewVma(vma);
                 MapCount++;
             }
         }
@@ -640,7 +649,7 @@ public sealed partial class MmStruct
     }
 
     // mmap_file(): call ->mmap; a failed one leaves the VMA with dummy ops so nothing else is called on it.
-    private static int MmapFile(File file, VmArea vma)
+    private static int MmapFile(VfsFile file, VmArea vma)
     {
         var err = file.FOp.Mmap(file, vma);
         if (err != 0)

@@ -53,8 +53,11 @@ public sealed class PageTable
     /// <summary>The PFN MmSim uses for the shared zero page (my_zero_pfn()); it is not a simulated frame.</summary>
     public const long ZERO_PFN = -2;
 
+    private const int PoolLimit = 64;
+
     private readonly Dictionary<ulong, PteTable> _tables = [];
     private readonly SortedSet<ulong> _index = [];
+    private readonly Stack<PteTable> _pool = new();
     private ulong _lastKey = ulong.MaxValue;
     private PteTable? _last;
 
@@ -94,7 +97,7 @@ public sealed class PageTable
         var t = Table(key);
         if (t is null)
         {
-            t = new PteTable();
+            t = _pool.Count > 0 ? _pool.Pop() : new PteTable();
             _tables.Add(key, t);
             _index.Add(key);
             _lastKey = key;
@@ -162,7 +165,11 @@ public sealed class PageTable
 
         foreach (var key in empty)
         {
-            _tables.Remove(key);
+            if (_tables.Remove(key, out var t) && _pool.Count < PoolLimit)
+            {
+                _pool.Push(t);
+            }
+
             _index.Remove(key);
         }
 

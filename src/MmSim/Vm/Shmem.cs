@@ -84,13 +84,13 @@ internal sealed class ShmemFileOperations : FileOperations
 {
     public static ShmemFileOperations Instance { get; } = new();
 
-    public override int Mmap(File file, VmArea vma)
+    public override int Mmap(VfsFile file, VmArea vma)
     {
         vma.VmOps = ShmemVmOperations.Instance;
         return 0;
     }
 
-    public override void Release(File file) => ((PageCache)file.PrivateData!).Truncate();
+    public override void Release(VfsFile file) => ((PageCache)file.PrivateData!).Truncate();
 
     public override bool ReferencesOnlyFromFdsAndVmas => true;
 }

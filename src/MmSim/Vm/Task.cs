@@ -84,7 +84,7 @@ public sealed partial class TaskStruct
         }
         else
         {
-            File? file = null;
+            VfsFile? file = null;
             if ((flags & Mman.MAP_ANONYMOUS) == 0)
             {
                 file = Files!.Fget(fd);

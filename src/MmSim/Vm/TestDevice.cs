@@ -109,7 +109,7 @@ public sealed class TestDevice : FileOperations
         return fd;
     }
 
-    public override int Mmap(File file, VmArea vma)
+    public override int Mmap(VfsFile file, VmArea vma)
     {
         if (MmapError != 0)
         {
@@ -125,7 +125,7 @@ public sealed class TestDevice : FileOperations
     }
 
     /// <summary>The last file closed (no fd and no VMA uses the device): the page cache is dropped.</summary>
-    public override void Release(File file)
+    public override void Release(VfsFile file)
     {
         if (--OpenFiles == 0)
         {

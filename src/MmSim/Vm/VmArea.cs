@@ -26,7 +26,7 @@ public sealed class VmArea : SlabObject
     public VmFlags VmFlags { get; set; }
 
     /// <summary>The mapped file (holds one file reference), or null for anonymous memory.</summary>
-    public File? VmFile { get; internal set; }
+    public VfsFile? VmFile { get; internal set; }
 
     /// <summary>vm_private_data: the owner's cookie, copied to every VMA made from this one.</summary>
     public object? VmPrivateData { get; set; }

@@ -15,7 +15,7 @@ internal static class VmInvariants
     private static void CheckAll(Machine machine, List<string> v)
     {
         var ptes = new Dictionary<long, int>();
-        var fileRefs = new Dictionary<File, long>(ReferenceEqualityComparer.Instance);
+        var fileRefs = new Dictionary<VfsFile, long>(ReferenceEqualityComparer.Instance);
         foreach (var task in machine.Tasks.All)
         {
             if (task.Mm is { } mm)
@@ -53,7 +53,7 @@ internal static class VmInvariants
     }
 
     private static void CheckMm(Machine machine, TaskStruct task, MmStruct mm, List<string> v, Dictionary<long, int> ptes,
-        Dictionary<File, long> fileRefs)
+        Dictionary<VfsFile, long> fileRefs)
     {
         ulong prevEnd = 0;
         var count = 0;
@@ -107,6 +107,11 @@ internal static class VmInvariants
 
             prevEnd = vma.VmEnd;
             pages += vma.Pages;
+        }
+
+        foreach (var e in mm.MmMt.Validate())
+        {
+            v.Add($"{task}: mt_validate: {e}");
         }
 
         if (count != mm.MapCount)

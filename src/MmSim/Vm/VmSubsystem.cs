@@ -23,6 +23,7 @@ public sealed class VmSubsystem
             SlabFlags.SLAB_PANIC | SlabFlags.SLAB_ACCOUNT);
         FilpCachep = machine.Slab.KmemCacheCreate("filp", FileStructSize, 8,
             SlabFlags.SLAB_TYPESAFE_BY_RCU | SlabFlags.SLAB_HWCACHE_ALIGN | SlabFlags.SLAB_PANIC | SlabFlags.SLAB_ACCOUNT);
+        MapleNodes = Mm.MapleNodeCache.For(machine);
         AnonInodeInode = new Inode(0, 15, 1058);
         machine.Invariants.Register("vm", VmInvariants.Check(machine));
     }
@@ -34,6 +35,11 @@ public sealed class VmSubsystem
 
     /// <summary>filp_cachep.</summary>
     public KmemCache FilpCachep { get; }
+
+    /// <summary>maple_node_cache: the nodes of every VMA tree (the machine's one cache, shared with other trees).</summary>
+    public KmemCache MapleNodeCachep => MapleNodes.Cache;
+
+    internal MapleNodeCache MapleNodes { get; }
 
     /// <summary>sysctl vm.max_map_count.</summary>
     public int MaxMapCount { get; set; } = Mman.DEFAULT_MAX_MAP_COUNT;
@@ -51,9 +57,9 @@ public sealed class VmSubsystem
     internal ulong GetNextIno() => _nextIno++;
 
     /// <summary>alloc_file_pseudo()/alloc_empty_file(): a new file with f_count 1, or null (-ENOMEM).</summary>
-    public File? AllocFile(FileOperations fop, FMode mode, object? privateData, string path, Inode inode, bool noExec = false)
+    public VfsFile? AllocFile(FileOperations fop, FMode mode, object? privateData, string path, Inode inode, bool noExec = false)
     {
-        var f = Machine.Slab.AllocObject(FilpCachep, Gfp.GFP_KERNEL, () => new File(fop, mode, privateData, path, inode) { NoExec = noExec });
+        var f = Machine.Slab.AllocObject(FilpCachep, Gfp.GFP_KERNEL, () => new VfsFile(fop, mode, privateData, path, inode) { NoExec = noExec });
         if (f is not null)
         {
             NrFiles++;
@@ -67,7 +73,7 @@ public sealed class VmSubsystem
     /// f_mode from the O_ACCMODE bits of <paramref name="flags"/> (plus FMODE_CAN_READ/CAN_WRITE to match). Null means
     /// -ENOMEM.
     /// </summary>
-    public File? AnonInodeGetFile(string name, FileOperations fops, object? priv, int flags)
+    public VfsFile? AnonInodeGetFile(string name, FileOperations fops, object? priv, int flags)
     {
         var mode = OpenFlags.ToFMode(flags);
         if ((mode & FMode.FMODE_READ) != 0)
@@ -113,7 +119,7 @@ public sealed class VmSubsystem
     }
 
     /// <summary>get_file(): take a reference.</summary>
-    public File GetFile(File file)
+    public VfsFile GetFile(VfsFile file)
     {
         if (Machine.Kasan.Check(file, "get_file"))
         {
@@ -124,15 +130,16 @@ public sealed class VmSubsystem
     }
 
     /// <summary>fput(): drop a reference; the last one calls ->release and frees the file (__fput()).</summary>
-    public void Fput(File file)
+    public void Fput(VfsFile file)
     {
         if (!Machine.Kasan.Check(file, "fput"))
         {
             return;
         }
 
-        if (Machine.Reports.WarnOn(file.FCount <= 0, "fput", $"f_count {file.FCount} of {file.Path}"))
+        if (file.FCount <= 0)
         {
+            Machine.Reports.WarnOn(true, "fput", $"f_count {file.FCount} of {file.Path}");
             return;
         }
 

@@ -21,7 +21,7 @@ internal sealed class VmaMergeStruct
     public ulong End;
     public ulong Pgoff;
     public VmFlags Flags;
-    public File? File;
+    public VfsFile? File;
     public AnonVma? AnonVma;
     public VmaMergeState State;
 
@@ -149,18 +149,21 @@ public sealed partial class MmStruct
     // commit_merge(): set the merged range, adjust a neighbour, delete the VMAs the merge swallowed.
     private int CommitMerge(VmaMergeStruct vmg, VmArea? adjust, VmArea? remove, VmArea? remove2, long adjStart, bool expanded)
     {
-        if (VmaIterator.Prealloc() != 0)
+        var vma = vmg.Vma!;
+        var err = expanded
+            ? MmMt.Prealloc(vmg.Start, vmg.End, vma)
+            : MmMt.Prealloc((ulong)((long)adjust!.VmStart + adjStart), adjust.VmEnd, vma);
+        if (err != 0)
         {
             return -(int)Errno.ENOMEM;
         }
 
-        var vma = vmg.Vma!;
         vma.VmStart = vmg.Start;
         vma.VmEnd = vmg.End;
         vma.VmPgoff = vmg.Pgoff;
         if (expanded)
         {
-            MmMt.Store(vma);
+            MmMt.StorePrealloc(vma);
         }
 
         if (adjStart != 0)
@@ -170,9 +173,11 @@ public sealed partial class MmStruct
             if (adjStart < 0)
             {
                 Machine.Reports.WarnOn(expanded, "commit_merge", "adj_start < 0 with an expanded VMA");
-                MmMt.Store(adjust);
+                MmMt.StorePrealloc(adjust);
             }
         }
+
+        MmMt.PreallocFree();
 
         // vma_complete(): the removed VMAs go without close (they have none).
         foreach (var r in (ReadOnlySpan<VmArea?>)[remove, remove2])
@@ -412,7 +417,7 @@ public sealed partial class MmStruct
             n.VmPgoff += (addr - vma.VmStart) >> K.PAGE_SHIFT;
         }
 
-        if (VmaIterator.Prealloc() != 0)
+        if (MmMt.Prealloc(n.VmStart, n.VmEnd, n) != 0)
         {
             Vm.VmAreaFree(n);
             return -(int)Errno.ENOMEM;
@@ -437,7 +442,7 @@ public sealed partial class MmStruct
             vma.VmEnd = addr;
         }
 
-        MmMt.Store(n);
+        MmMt.StorePrealloc(n);
         MapCount++;
         return 0;
     }
@@ -676,7 +681,7 @@ public sealed partial class MmStruct
             return;
         }
 
-        MmMt.ClearGfp(vms.Start, vms.End);
+        MmMt.ClearGfp(vms.Start, vms.End, Gfp.GFP_KERNEL | Gfp.__GFP_NOFAIL);
         VmsCompleteMunmapVmas(vms);
     }
 
@@ -728,12 +733,12 @@ public sealed partial class MmStruct
     // vma_link()
     private int VmaLink(VmArea vma)
     {
-        if (VmaIterator.Prealloc() != 0)
+        if (MmMt.Prealloc(vma.VmStart, vma.VmEnd, vma) != 0)
         {
             return -(int)Errno.ENOMEM;
         }
 
-        MmMt.Store(vma);
+        MmMt.StorePrealloc(vma);
         MapCount++;
         return 0;
     }

@@ -1,140 +1,140 @@
 using MmSim.Kernel;
+using MmSim.MapleTree;
 
 namespace MmSim.Vm;
 
 /// <summary>
-/// The VMA tree of one mm (mm->mm_mt) and the kernel's accessors to it (mm/vma.h, include/linux/mm.h):
-/// vma_iter_store, vma_iter_clear_gfp, vma_find, vma_next, vma_prev, vma_lookup, find_vma, find_vma_prev,
-/// find_vma_intersection, vma_iter_area_lowest/highest. Every VMA-tree access of the process layer goes through this
-/// file, so the backing structure can change without touching the mm code.
-/// VMAs are stored as the inclusive ranges [vm_start, vm_end - 1], as in the kernel (MM_MT_FLAGS: ALLOC_RANGE).
-/// <para>
-/// Backing: an ordered array of (first, last, vma) ranges with the maple tree's store semantics (a store overwrites
-/// exactly its indices and truncates the neighbours it overlaps; NULL erases) and its gap search
-/// (mas_empty_area / mas_empty_area_rev). It stands in for MapleTree&lt;T&gt; until that lands.
-/// </para>
+/// The VMA tree of one mm (mm->mm_mt, a <see cref="MapleTree{T}"/> with MM_MT_FLAGS) and the kernel's accessors to
+/// it (mm/vma.h, include/linux/mm.h): vma_iter_prealloc/store/clear_gfp, vma_find, vma_next, vma_prev, vma_lookup,
+/// find_vma, find_vma_prev, find_vma_intersection, vma_iter_area_lowest/highest. Every VMA-tree access of the
+/// process layer goes through this file. VMAs are stored as [vm_start, vm_end - 1], as in the kernel; nodes come from
+/// the <c>maple_node</c> slab cache, so failslab reaches them and a failed preallocation is -ENOMEM before anything
+/// changed.
 /// </summary>
 public sealed class VmaIterator
 {
-    private Range[] _r = new Range[16];
-    private int _n;
+    private readonly MapleTree<VmArea?> _mt;
 
-    internal VmaIterator()
+    // The state of the operation in progress (vmi->mas of most callers) and the one __mmap_region() keeps its
+    // preallocation for the new VMA in while ->mmap runs.
+    private readonly MaState<VmArea?> _mas;
+    private readonly MaState<VmArea?> _newVma;
+
+    internal VmaIterator(IMapleNodeAllocator allocator, KernelReports reports)
     {
+        _mt = new MapleTree<VmArea?>(MapleFlags.MM_MT_FLAGS, allocator, null, reports);
+        _mas = new MaState<VmArea?>(_mt);
+        _newVma = new MaState<VmArea?>(_mt);
     }
 
-    private struct Range
-    {
-        public ulong First;
-        public ulong Last;
-        public VmArea Vma;
-    }
+    /// <summary>The maple tree itself (for validation and views).</summary>
+    public MapleTree<VmArea?> Tree => _mt;
 
     /// <summary>Number of stored ranges (map_count when the tree is consistent).</summary>
-    public int Count => _n;
+    public int Count => (int)_mt.Count;
 
     /// <summary>The stored ranges in ascending order: (first, last, vma); for validation and views.</summary>
     public IEnumerable<(ulong First, ulong Last, VmArea Vma)> Ranges()
     {
-        for (var i = 0; i < _n; i++)
+        foreach (var r in _mt.MtDumpRanges())
         {
-            yield return (_r[i].First, _r[i].Last, _r[i].Vma);
+            yield return (r.First, r.Last, r.Entry!);
         }
     }
 
     /// <summary>for_each_vma(): every VMA in ascending address order (a snapshot, safe against changes).</summary>
     public VmArea[] Snapshot()
     {
-        var a = new VmArea[_n];
-        for (var i = 0; i < _n; i++)
+        var a = new VmArea[Count];
+        var i = 0;
+        foreach (var r in _mt.Range())
         {
-            a[i] = _r[i].Vma;
+            a[i++] = r.Entry!;
         }
 
-        return a;
+        return i == a.Length ? a : a[..i];
     }
 
     /// <summary>vma_lookup(mm, addr): the VMA containing addr, or null.</summary>
-    public VmArea? VmaLookup(ulong addr)
-    {
-        var i = FirstEndingAtOrAfter(addr);
-        return i < _n && _r[i].First <= addr ? _r[i].Vma : null;
-    }
+    public VmArea? VmaLookup(ulong addr) => _mt.MtreeLoad(addr);
 
     /// <summary>find_vma(mm, addr): the first VMA with vm_end &gt; addr, or null.</summary>
-    public VmArea? FindVma(ulong addr)
-    {
-        var i = FirstEndingAtOrAfter(addr);
-        return i < _n ? _r[i].Vma : null;
-    }
+    public VmArea? FindVma(ulong addr) => _mt.MtFind(ref addr, ulong.MaxValue);
 
     /// <summary>find_vma_prev(mm, addr, &amp;prev): find_vma(addr), and the VMA before that position.</summary>
     public VmArea? FindVmaPrev(ulong addr, out VmArea? prev)
     {
-        var i = FirstEndingAtOrAfter(addr);
-        prev = i > 0 ? _r[i - 1].Vma : null;
-        return i < _n ? _r[i].Vma : null;
+        var vma = FindVma(addr);
+        prev = _mt.MtPrev(vma?.VmStart ?? addr, 0);
+        return vma;
     }
 
     /// <summary>find_vma_intersection(mm, start, end) / vma_find(vmi, end) from start: the first VMA overlapping [start, end).</summary>
-    public VmArea? FindVmaIntersection(ulong start, ulong end)
-    {
-        var i = FirstEndingAtOrAfter(start);
-        return i < _n && _r[i].First < end ? _r[i].Vma : null;
-    }
+    public VmArea? FindVmaIntersection(ulong start, ulong end) => end <= start ? null : _mt.MtFind(ref start, end - 1);
 
     /// <summary>vma_next() from a VMA: the VMA that follows it, or null.</summary>
-    public VmArea? VmaNext(VmArea vma)
-    {
-        var i = FirstEndingAtOrAfter(vma.VmEnd);
-        return i < _n ? _r[i].Vma : null;
-    }
+    public VmArea? VmaNext(VmArea vma) => _mt.MtNext(vma.VmStart, ulong.MaxValue);
 
     /// <summary>vma_prev() from a VMA: the VMA that precedes it, or null.</summary>
-    public VmArea? VmaPrev(VmArea vma) => VmaPrevAddr(vma.VmStart);
+    public VmArea? VmaPrev(VmArea vma) => _mt.MtPrev(vma.VmStart, 0);
 
-    /// <summary>The last VMA that ends at or before <paramref name="addr"/> (vma_prev of a gap at addr).</summary>
-    public VmArea? VmaPrevAddr(ulong addr)
-    {
-        // First range whose last >= addr; the one before it ends before addr... unless addr is inside a range.
-        var i = FirstEndingAtOrAfter(addr);
-        if (i < _n && _r[i].First < addr)
-        {
-            // addr is inside range i: its predecessor is i-1.
-            return i > 0 ? _r[i - 1].Vma : null;
-        }
+    /// <summary>vma_prev() of a position: the VMA before the range (VMA or gap) containing <paramref name="addr"/>.</summary>
+    public VmArea? VmaPrevAddr(ulong addr) => _mt.MtPrev(addr, 0);
 
-        return i > 0 ? _r[i - 1].Vma : null;
-    }
-
-    /// <summary>The first VMA starting at or after <paramref name="addr"/> (vma_next of a gap at addr).</summary>
+    /// <summary>The first VMA starting at or after <paramref name="addr"/> (vma_next() of a gap at addr).</summary>
     public VmArea? VmaNextAddr(ulong addr)
     {
-        var i = FirstEndingAtOrAfter(addr);
-        if (i < _n && _r[i].First < addr)
-        {
-            i++;
-        }
-
-        return i < _n ? _r[i].Vma : null;
+        var v = FindVma(addr);
+        return v is not null && v.VmStart < addr ? _mt.MtNext(addr, ulong.MaxValue) : v;
     }
 
-    /// <summary>vma_iter_store(vmi, vma): store vma over [vm_start, vm_end - 1]. 0, or -ENOMEM (never, with this backing).</summary>
-    public int Store(VmArea vma)
+    /// <summary>vma_iter_config() + vma_iter_prealloc(vmi, entry): reserve the nodes a store over [start, end) needs. 0 or -ENOMEM.</summary>
+    internal int Prealloc(ulong start, ulong end, VmArea? entry)
     {
-        StoreRange(vma.VmStart, vma.VmEnd - 1, vma);
-        return 0;
+        _mas.MasSetRange(start, end - 1);
+        return _mas.MasPreallocate(entry, Gfp.GFP_KERNEL);
+    }
+
+    /// <summary>vma_iter_store() after <see cref="Prealloc"/>: store vma over [vm_start, vm_end - 1]; cannot fail.</summary>
+    internal void StorePrealloc(VmArea vma)
+    {
+        _mas.MasSetRange(vma.VmStart, vma.VmEnd - 1);
+        _mas.MasStorePrealloc(vma);
+    }
+
+    /// <summary>vma_iter_free(): give back an unused preallocation.</summary>
+    internal void PreallocFree() => _mas.MasDestroy();
+
+    /// <summary>__mmap_region()'s vma_iter_prealloc() for the new VMA, kept while ->mmap runs. 0 or -ENOMEM.</summary>
+    internal int PreallocNewVma(VmArea vma)
+    {
+        _newVma.MasSetRange(vma.VmStart, vma.VmEnd - 1);
+        return _newVma.MasPreallocate(vma, Gfp.GFP_KERNEL);
+    }
+
+    /// <summary>__mmap_region()'s vma_iter_store() of the new VMA.</summary>
+    internal void StoreNewVma(VmArea vma)
+    {
+        _newVma.MasSetRange(vma.VmStart, vma.VmEnd - 1);
+        _newVma.MasStorePrealloc(vma);
+    }
+
+    /// <summary>__mmap_region()'s vma_iter_free() on its error paths (and after a late merge).</summary>
+    internal void FreeNewVma() => _newVma.MasDestroy();
+
+    /// <summary>mas_store_gfp() of vma over [vm_start, vm_end - 1]. 0 or -ENOMEM (the tree unchanged).</summary>
+    internal int StoreGfp(VmArea vma, Gfp gfp = Gfp.GFP_KERNEL)
+    {
+        _mas.MasSetRange(vma.VmStart, vma.VmEnd - 1);
+        return _mas.MasStoreGfp(vma, gfp);
     }
 
     /// <summary>vma_iter_clear_gfp(vmi, start, end, gfp): erase [start, end - 1]. 0 or -ENOMEM.</summary>
-    public int ClearGfp(ulong start, ulong end)
+    internal int ClearGfp(ulong start, ulong end, Gfp gfp = Gfp.GFP_KERNEL)
     {
-        StoreRange(start, end - 1, null);
-        return 0;
+        _mas.MasSetRange(start, end - 1);
+        return _mas.MasStoreGfp(null, gfp);
     }
-
-    /// <summary>vma_iter_prealloc(): reserve what a later store needs. 0 or -ENOMEM (never, with this backing).</summary>
-    public static int Prealloc() => 0;
 
     /// <summary>
     /// vma_iter_area_lowest(vmi, min, max, size): mas_empty_area(min, max - 1, size). On success (0) the lowest fitting
@@ -143,34 +143,19 @@ public sealed class VmaIterator
     public int AreaLowest(ulong min, ulong max, ulong size, out ulong index)
     {
         index = 0;
-        if (max == 0 || min > max - 1 || size == 0 || max - 1 - min < size - 1)
+        if (max == 0)
         {
             return -(int)Errno.EINVAL;
         }
 
-        var hi = max - 1;
-        for (var i = 0; i <= _n; i++)
+        _mas.MasSet(0);
+        var r = _mas.MasEmptyArea(min, max - 1, size);
+        if (r == 0)
         {
-            if (!Gap(i, out var gs, out var ge) || ge < min)
-            {
-                continue;
-            }
-
-            if (gs > hi)
-            {
-                break;
-            }
-
-            var lo = Math.Max(gs, min);
-            var h = Math.Min(ge, hi);
-            if (h - lo >= size - 1)
-            {
-                index = lo;
-                return 0;
-            }
+            index = _mas.Index;
         }
 
-        return -(int)Errno.EBUSY;
+        return r;
     }
 
     /// <summary>
@@ -180,157 +165,41 @@ public sealed class VmaIterator
     public int AreaHighest(ulong min, ulong max, ulong size, out ulong last)
     {
         last = 0;
-        if (max == 0 || min > max - 1 || size == 0 || max - 1 - min < size - 1)
+        if (max == 0)
         {
             return -(int)Errno.EINVAL;
         }
 
-        var hi = max - 1;
-        for (var i = _n; i >= 0; i--)
+        _mas.MasSet(0);
+        var r = _mas.MasEmptyAreaRev(min, max - 1, size);
+        if (r == 0)
         {
-            if (!Gap(i, out var gs, out var ge) || gs > hi)
-            {
-                continue;
-            }
-
-            if (ge < min)
-            {
-                break;
-            }
-
-            var lo = Math.Max(gs, min);
-            var h = Math.Min(ge, hi);
-            if (h - lo >= size - 1)
-            {
-                last = h;
-                return 0;
-            }
+            last = _mas.Last;
         }
 
-        return -(int)Errno.EBUSY;
+        return r;
     }
 
-    // The NULL run before range i (i == _n: after the last range); false when it is empty.
-    private bool Gap(int i, out ulong gs, out ulong ge)
+    /// <summary>mt_clear_in_rcu() / mt_set_in_rcu().</summary>
+    internal void SetInRcu(bool on)
     {
-        gs = 0;
-        ge = ulong.MaxValue;
-        if (i > 0)
+        if (on)
         {
-            if (_r[i - 1].Last == ulong.MaxValue)
-            {
-                return false;
-            }
-
-            gs = _r[i - 1].Last + 1;
+            _mt.MtSetInRcu();
         }
-
-        if (i < _n)
+        else
         {
-            if (_r[i].First == 0)
-            {
-                return false;
-            }
-
-            ge = _r[i].First - 1;
-        }
-
-        return gs <= ge;
-    }
-
-    // Index of the first range whose Last >= addr (i.e. whose vm_end > addr); _n when none.
-    private int FirstEndingAtOrAfter(ulong addr)
-    {
-        int lo = 0, hi = _n;
-        while (lo < hi)
-        {
-            var mid = (lo + hi) >>> 1;
-            if (_r[mid].Last < addr)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid;
-            }
-        }
-
-        return lo;
-    }
-
-    // mas_store over [first, last]: truncate or split what it overlaps, then insert (or not, for NULL).
-    private void StoreRange(ulong first, ulong last, VmArea? vma)
-    {
-        if (first > last)
-        {
-            throw new KernelBugException($"store of an empty range [{first:x}, {last:x}]");
-        }
-
-        var i = FirstEndingAtOrAfter(first);
-
-        // A range that starts before first and ends after last is split in two.
-        if (i < _n && _r[i].First < first && _r[i].Last > last)
-        {
-            var right = _r[i];
-            right.First = last + 1;
-            _r[i].Last = first - 1;
-            Insert(i + 1, right);
-            i++;
-        }
-        else if (i < _n && _r[i].First < first)
-        {
-            // Overlaps on the left: keep [a, first-1].
-            _r[i].Last = first - 1;
-            i++;
-        }
-
-        // Remove every range fully inside [first, last]; truncate one that sticks out on the right.
-        var j = i;
-        while (j < _n && _r[j].Last <= last)
-        {
-            j++;
-        }
-
-        if (j < _n && _r[j].First <= last)
-        {
-            _r[j].First = last + 1;
-        }
-
-        RemoveRange(i, j - i);
-        if (vma is not null)
-        {
-            Insert(i, new Range { First = first, Last = last, Vma = vma });
+            _mt.MtClearInRcu();
         }
     }
 
-    private void Insert(int at, Range r)
-    {
-        if (_n == _r.Length)
-        {
-            Array.Resize(ref _r, _n * 2);
-        }
-
-        Array.Copy(_r, at, _r, at + 1, _n - at);
-        _r[at] = r;
-        _n++;
-    }
-
-    private void RemoveRange(int at, int count)
-    {
-        if (count == 0)
-        {
-            return;
-        }
-
-        Array.Copy(_r, at + count, _r, at, _n - at - count);
-        _n -= count;
-        Array.Clear(_r, _n, count);
-    }
-
-    /// <summary>__mt_destroy(): drop every range.</summary>
+    /// <summary>__mt_destroy(): free every node (the VMAs are the caller's business).</summary>
     internal void Destroy()
     {
-        Array.Clear(_r, 0, _n);
-        _n = 0;
+        _mt.MtClearInRcu();
+        _mt.MtreeDestroy();
     }
+
+    /// <summary>mt_validate().</summary>
+    public List<string> Validate() => _mt.MtValidate();
 }

@@ -77,7 +77,7 @@ public class RegistryTests
     [Fact]
     public void AddingANewStatementMakesItParseAndRun()
     {
-        var r = OpRegistry.CreateDefault();
+        var r = TestRegistries.Foundation();
         r.Add(new OpSchema(OpScope.Process, "madvise").Arg("addr", ArgKind.Expr).Arg("len", ArgKind.Expr)
                 .Arg("advice", ArgKind.Word, new WordTable("advice", ("dontneed", 4), ("free", 8))),
             ctx => StepResult.Of(ctx.U64("advice")));
@@ -86,7 +86,7 @@ public class RegistryTests
         Assert.Equal(ExitCodes.Ok, o.ExitCode);
         Assert.Contains("maps of p", o.OutLines);
         Assert.Equal(ExitCodes.Error, RunOutput.Run("spawn p\np: madvise 0 1p never", r).ExitCode);
-        Assert.Equal(ExitCodes.Error, RunOutput.Run("spawn p\np: madvise 0 1p free").ExitCode);
+        Assert.Equal(ExitCodes.Error, RunOutput.Run("spawn p\np: madvise 0 1p free", TestRegistries.Foundation()).ExitCode);
     }
 
     [Fact]

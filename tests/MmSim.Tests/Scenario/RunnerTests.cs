@@ -10,7 +10,7 @@ public class RunnerTests
     /// <summary>A registry with test statements that return each kind of result.</summary>
     private static OpRegistry TestRegistry()
     {
-        var r = OpRegistry.CreateDefault();
+        var r = TestRegistries.Foundation();
         r.Add(new OpSchema(OpScope.Global, "t_value").Arg("v", ArgKind.Expr), ctx => StepResult.Of(ctx.U64("v")));
         r.Add(new OpSchema(OpScope.Global, "t_list").Arg("v", ArgKind.List), ctx => StepResult.OfList(ctx.List("v")));
         r.Add(new OpSchema(OpScope.Global, "t_null"), _ => StepResult.Null);
@@ -70,6 +70,7 @@ public class RunnerTests
         r.Process("prog_load", ctx => StepResult.Of(3UL).WithObject(new TestProgram(ctx.List("maps"))));
         r.Program("cast_user", ctx => StepResult.Of(ctx.SubjectAs<TestProgram>().Maps.Sum(m => (long)m) + (long)ctx.U64("addr")));
         // The tree statements are the maple tree layer's own (Scenario/TreeOps.cs).
+        TreeOps.Register(r);
         return r;
     }
 
@@ -223,7 +224,7 @@ public class RunnerTests
     [Fact]
     public void AFailedForkLeavesTheChildUnbound()
     {
-        var reg = OpRegistry.CreateDefault();
+        var reg = TestRegistries.Foundation();
         reg.Process("fork", _ => StepResult.Err(Errno.ENOMEM));
         var r = RunOutput.Run("spawn p\np: fork c\nc: exit", reg);
         Assert.Equal("t.mms:3: c: exit => FAIL (not run: 'c' has no value because t.mms:2 failed)", r.OutLines[2]);
@@ -235,7 +236,7 @@ public class RunnerTests
     [Fact]
     public void AProgramWithoutObjectIsExplained()
     {
-        var reg = OpRegistry.CreateDefault();
+        var reg = TestRegistries.Foundation();
         reg.Process("prog_load", _ => StepResult.Of(3UL));
         var r = RunOutput.Run("spawn p\np: g = prog_load maps=1\ng: cast_user 1 2", reg);
         Assert.Equal("t.mms:3:1: 'g' holds a value but no program object: the statement that bound it attached none", r.ErrLines.Single());
@@ -244,7 +245,7 @@ public class RunnerTests
     [Fact]
     public void AnExitedProcessCannotAct()
     {
-        var reg = OpRegistry.CreateDefault();
+        var reg = TestRegistries.Foundation();
         reg.Process("exit", ctx =>
         {
             ctx.Process.Exited = true;
@@ -331,7 +332,7 @@ public class RunnerTests
     [Fact]
     public void MachineConfigReachesTheMachine()
     {
-        var reg = OpRegistry.CreateDefault();
+        var reg = TestRegistries.Foundation();
         reg.Add(new OpSchema(OpScope.Global, "t_config"), ctx => StepResult.Show(
             $"{ctx.Machine.Config.RamBytes} {ctx.Machine.PossibleCpus} {ctx.Machine.Config.MemcgLimit?.ToString() ?? "max"} {ctx.Machine.Config.Seed} {ctx.Machine.Profile.Name}\n"));
         Assert.Contains("65536 3 1048576 9 6.12.0", RunOutput.Run("machine ram=64K cpus=3 memcg=1M seed=9 kernel=6.12.0\nt_config", reg).OutLines);
@@ -342,7 +343,7 @@ public class RunnerTests
     [Fact]
     public void CheckReportsViolations()
     {
-        var reg = OpRegistry.CreateDefault();
+        var reg = TestRegistries.Foundation();
         reg.Add(new OpSchema(OpScope.Global, "t_break"), ctx =>
         {
             ctx.Machine.Invariants.Register("test", v => v.Add("something is off"));
@@ -365,7 +366,7 @@ public class RunnerTests
     [Fact]
     public void SyscallExitEndsAGracePeriodAfterEveryStep()
     {
-        var reg = OpRegistry.CreateDefault();
+        var reg = TestRegistries.Foundation();
         var ran = new List<int>();
         reg.Add(new OpSchema(OpScope.Global, "t_defer").Arg("n", ArgKind.Expr), ctx =>
         {

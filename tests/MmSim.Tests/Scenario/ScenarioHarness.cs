@@ -2,6 +2,19 @@ using MmSim.Scenario;
 
 namespace MmSim.Tests.Scenario;
 
+/// <summary>Registries for tests that must not depend on what later layers implement.</summary>
+internal static class TestRegistries
+{
+    /// <summary>The core schemas with only the foundation's handlers (global statements, kernel test ops).</summary>
+    public static OpRegistry Foundation()
+    {
+        var r = new OpRegistry();
+        GlobalOps.Register(r);
+        KernelTestOps.Register(r);
+        return r;
+    }
+}
+
 /// <summary>Runs scenario text in process and keeps what it printed.</summary>
 internal sealed record RunOutput(int ExitCode, string Out, string Err, FileRunResult Result)
 {

@@ -37,6 +37,13 @@ public abstract class VmFixture
         return (ulong)r;
     }
 
+    /// <summary>Return to user space: the RCU grace period that frees the VMA tree's old nodes.</summary>
+    protected void AssertFreePagesBack()
+    {
+        M.SyscallExit();
+        Assert.Equal(FreeAtStart, M.PageAlloc.NrFreePages);
+    }
+
     protected void AssertInvariants()
     {
         var v = M.CheckInvariants();

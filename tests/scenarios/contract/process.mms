@@ -1,4 +1,4 @@
-# Process statements of the contract. Pending: runs once the process layer implements them.
+# Process statements of the contract.
 machine ram=64M cpus=2
 spawn p
 p: a = mmap len=4p prot=rw flags=private|anonymous

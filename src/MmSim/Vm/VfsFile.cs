@@ -55,9 +55,9 @@ public abstract class FileOperations
     protected FileOperations()
     {
         var t = GetType();
-        HasMmap = Overrides(t, nameof(Mmap), [typeof(File), typeof(VmArea)]);
+        HasMmap = Overrides(t, nameof(Mmap), [typeof(VfsFile), typeof(VmArea)]);
         HasGetUnmappedArea = Overrides(t, nameof(GetUnmappedArea),
-            [typeof(MmStruct), typeof(File), typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong)]);
+            [typeof(MmStruct), typeof(VfsFile), typeof(ulong), typeof(ulong), typeof(ulong), typeof(ulong)]);
     }
 
     public bool HasMmap { get; }
@@ -69,18 +69,18 @@ public abstract class FileOperations
     /// <see cref="MmStruct.VmInsertPage"/>). 0 or a negative errno. Not called again for split/fork/move copies:
     /// those get vm_ops->open.
     /// </summary>
-    public virtual int Mmap(File file, VmArea vma) => -(int)Errno.ENODEV;
+    public virtual int Mmap(VfsFile file, VmArea vma) => -(int)Errno.ENODEV;
 
     /// <summary>
     /// ->get_unmapped_area(file, addr, len, pgoff, flags): choose the address (consulted even for MAP_FIXED, and by
     /// mremap for the destination). Return an address or a negative errno. <paramref name="mm"/> is current->mm;
     /// <see cref="MmStruct.MmGetUnmappedArea"/> is the generic allocator to fall back to.
     /// </summary>
-    public virtual long GetUnmappedArea(MmStruct mm, File file, ulong addr, ulong len, ulong pgoff, ulong flags) =>
+    public virtual long GetUnmappedArea(MmStruct mm, VfsFile file, ulong addr, ulong len, ulong pgoff, ulong flags) =>
         mm.MmGetUnmappedArea(file, addr, len, pgoff, flags);
 
     /// <summary>->release(inode, file): the last reference to the file is gone.</summary>
-    public virtual void Release(File file)
+    public virtual void Release(VfsFile file)
     {
     }
 
@@ -102,9 +102,9 @@ public abstract class FileOperations
 /// (<see cref="FilesStruct"/>), VMAs and whoever calls <see cref="VmSubsystem.GetFile"/>; the last
 /// <see cref="VmSubsystem.Fput"/> calls ->release and frees it.
 /// </summary>
-public sealed class File : SlabObject
+public sealed class VfsFile : SlabObject
 {
-    internal File(FileOperations fop, FMode mode, object? privateData, string path, Inode inode)
+    internal VfsFile(FileOperations fop, FMode mode, object? privateData, string path, Inode inode)
     {
         FOp = fop;
         FMode = mode;
