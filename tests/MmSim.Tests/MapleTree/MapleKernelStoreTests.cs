@@ -316,13 +316,12 @@ public class MapleKernelStoreTests
         MapleTestUtil.AssertValid(mt);
         mt.MtreeDestroy();
 
-        // The kernel asserts exact heights here (a "3 child split all the way up"); those depend on its split
-        // points. The store results and the tree's validity are checked instead, with a height bound.
+        // The kernel's heights for "a 3 child split all the way up" (they depend on its split and push points).
         mt.MtInitFlags(MapleFlags.MT_FLAGS_ALLOC_RANGE);
         for (ulong i = 0; i <= 1300; i++)
         {
             CheckStoreRange(mt, i * 10, (i + 1) * 10, XaMkValue(i * 10), 0);
-            Assert.True(mt.Height <= 4, $"height {mt.Height} at {i}");
+            Assert.True(mt.Height < 4, $"height {mt.Height} at {i}");
         }
 
         for (ulong i = 5; i < 215; i += 10)
@@ -335,13 +334,14 @@ public class MapleKernelStoreTests
             CheckStoreRange(mt, 11770 + i, 11770 + i + 1, 0, 0);
         }
 
+        Assert.True(mt.Height < 4);
         for (ulong i = 5; i < 45; i += 10)
         {
             CheckStoreRange(mt, 11700 + i, 11700 + i + 1, 0, 0);
         }
 
+        Assert.True(mt.Height >= 4);
         MapleTestUtil.AssertValid(mt);
-        Assert.True(mt.Height is >= 3 and <= 5);
         mt.MtreeDestroy();
 
         mt.MtInitFlags(MapleFlags.MT_FLAGS_ALLOC_RANGE);
@@ -361,9 +361,13 @@ public class MapleKernelStoreTests
             CheckStoreRange(mt, 8185 + i, 8185 + i + 1, XaMkValue(8185 + i), 0);
         }
 
+        // The kernel is still at height 3 here (its node boundaries leave the root room); MmSim already split to 4.
+        Assert.True(mt.Height is 3 or 4);
+
+        // Triple split across multiple levels: height 4, as in the kernel.
         CheckStoreRange(mt, 8184, 8184, XaMkValue(8184), 0);
         MapleTestUtil.AssertValid(mt);
-        Assert.True(mt.Height is >= 3 and <= 5);
+        Assert.Equal(4, mt.Height);
     }
 
     [Fact]
