@@ -36,6 +36,7 @@ public sealed class Machine
         Vmalloc.AddMeminfo(this);
         Vm = new VmSubsystem(this);
         Tasks = new TaskList(this);
+        Bpf = new Bpf.BpfSubsystem(this);
     }
 
     private readonly List<(string Name, Func<ulong> Kb)> _meminfo = [];
@@ -82,6 +83,9 @@ public sealed class Machine
 
     /// <summary>The processes.</summary>
     public TaskList Tasks { get; }
+
+    /// <summary>The BPF layer: map types, maps, programs and the bpf(2) commands.</summary>
+    public Bpf.BpfSubsystem Bpf { get; }
 
     /// <summary>num_possible_cpus().</summary>
     public int PossibleCpus => Config.Cpus;

@@ -1,0 +1,49 @@
+using MmSim.Kernel;
+
+namespace MmSim.Bpf;
+
+/// <summary>
+/// The BPF layer of a machine (kernel/bpf/syscall.c state): the map type table, the live maps and programs, and
+/// the ids. The syscalls are in the other parts of this partial class, one file per concern.
+/// </summary>
+public sealed partial class BpfSubsystem
+{
+    private readonly BpfMapOps?[] _mapTypes = new BpfMapOps?[(int)BpfMapType.__MAX_BPF_MAP_TYPE];
+
+    internal BpfSubsystem(Machine machine)
+    {
+        Machine = machine;
+        RegisterBuiltinMapTypes();
+        machine.Invariants.Register("bpf", CheckInvariants);
+    }
+
+    public Machine Machine { get; }
+
+    /// <summary>Maps that are allocated and not yet freed, by id (map_idr).</summary>
+    public SortedDictionary<uint, BpfMap> Maps { get; } = [];
+
+    /// <summary>The last map id handed out (map_idr is cyclic from 1).</summary>
+    internal uint LastMapId { get; set; }
+
+    /// <summary>bpf_map_types[]: add (or replace) the ops of a map type.</summary>
+    public void RegisterMapType(BpfMapOps ops)
+    {
+        ArgumentNullException.ThrowIfNull(ops);
+        _mapTypes[(int)ops.MapType] = ops;
+    }
+
+    /// <summary>find_and_alloc_map()'s table lookup: null when the type is unknown (-EINVAL).</summary>
+    public BpfMapOps? MapOpsOf(BpfMapType type) =>
+        (uint)type < (uint)_mapTypes.Length ? _mapTypes[(int)type] : null;
+
+    // Every map type built into the simulator registers itself here (arraymap.c, arena.c ...).
+    partial void RegisterBuiltinMapTypes();
+
+    private void CheckInvariants(List<string> violations)
+    {
+        foreach (var map in Maps.Values)
+        {
+            map.CheckInvariants(violations);
+        }
+    }
+}
