@@ -13,7 +13,8 @@ public sealed partial class BpfSubsystem
     internal BpfSubsystem(Machine machine)
     {
         Machine = machine;
-        RegisterBuiltinMapTypes();
+        RegisterArrayMapTypes();
+        RegisterArenaMapType();
         machine.Invariants.Register("bpf", CheckInvariants);
     }
 
@@ -36,8 +37,11 @@ public sealed partial class BpfSubsystem
     public BpfMapOps? MapOpsOf(BpfMapType type) =>
         (uint)type < (uint)_mapTypes.Length ? _mapTypes[(int)type] : null;
 
-    // Every map type built into the simulator registers itself here (arraymap.c, arena.c ...).
-    partial void RegisterBuiltinMapTypes();
+    // The map types built into the simulator, each registered by its own file: the array family (arraymap.c,
+    // ArrayMap*.cs) and the arena (arena.c, Arena*.cs).
+    partial void RegisterArrayMapTypes();
+
+    partial void RegisterArenaMapType();
 
     private void CheckInvariants(List<string> violations)
     {
