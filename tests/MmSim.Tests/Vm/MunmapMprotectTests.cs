@@ -178,6 +178,32 @@ public sealed class MunmapMprotectTests : VmFixture
         AssertInvariants();
     }
 
+    /// <summary>
+    /// vma_modify() of 6.12: when the merge with a neighbour runs out of memory (vmg_nomem), the change fails with
+    /// -ENOMEM instead of falling back to a split. Here the merge's maple-tree preallocation is the first slab
+    /// allocation of the call.
+    /// </summary>
+    [Fact]
+    public void MprotectWhoseMergeRunsOutOfMemoryIsEnomemAndChangesNothing()
+    {
+        const ulong B = 0x400000000;
+        MapAnon(2 * P, RW, PrivAnon | Mman.MAP_FIXED, B);
+        MapAnon(2 * P, R, PrivAnon | Mman.MAP_FIXED, B + 2 * P);
+        Assert.Equal(2, Mm.MapCount);
+        var before = Vmas();
+
+        M.FaultInject.FailSlab.SetNth(1);
+        var r = T.Mprotect(B + 2 * P, P, RW);
+        M.FaultInject.Off();
+
+        Assert.Equal(E(Errno.ENOMEM), r);
+        Assert.Equal(before, Vmas());
+        Assert.Equal(0, T.Mprotect(B + 2 * P, P, RW));
+        Assert.Equal(2, Mm.MapCount);
+        Assert.Equal((B, B + 3 * P), (Vmas()[0].Start, Vmas()[0].End));
+        AssertInvariants();
+    }
+
     [Fact]
     public void MprotectSplitAtMaxMapCountIsEnomem()
     {
