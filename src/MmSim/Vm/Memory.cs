@@ -454,6 +454,12 @@ public sealed partial class MmStruct
             return -(int)Errno.EFAULT;
         }
 
+        // remap_pfn_range_internal(): checked before the COW rule and before the flags are set.
+        if (Machine.Reports.WarnOnOnce(!K.PageAligned(addr), "remap_pfn_range_internal", "WARN_ON_ONCE(!PAGE_ALIGNED(addr))"))
+        {
+            return -(int)Errno.EINVAL;
+        }
+
         size = K.PageAlign(size);
         var end = addr + size;
         if (vma.VmFlags.IsCowMapping())

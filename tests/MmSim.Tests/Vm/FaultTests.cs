@@ -254,6 +254,22 @@ public sealed class FaultTests : VmFixture
         AssertInvariants();
     }
 
+    /// <summary>
+    /// remap_pfn_range_internal(): WARN_ON_ONCE(!PAGE_ALIGNED(addr)) and -EINVAL before anything else (the VMA's flags
+    /// are not touched).
+    /// </summary>
+    [Fact]
+    public void RemapPfnRangeAtAnUnalignedAddressWarnsAndIsEinval()
+    {
+        var (d, a) = MapDriver();
+        var page = M.PageAlloc.AllocPage(Gfp.GFP_KERNEL);
+        var flags = d.Vmas[0].VmFlags;
+        Assert.Equal(-(int)Errno.EINVAL, Mm.RemapPfnRange(d.Vmas[0], a + 8, page, P));
+        Assert.Single(M.Reports.Warnings);
+        Assert.Equal(flags, d.Vmas[0].VmFlags);
+        Assert.False(Mm.Pgd.Get(a).IsValid);
+    }
+
     [Fact]
     public void RemapPfnRangeOfACowMappingMustCoverIt()
     {
