@@ -204,6 +204,26 @@ public sealed class MunmapMprotectTests : VmFixture
         AssertInvariants();
     }
 
+    /// <summary>
+    /// mprotect_fixup(): a private VM_LOCKED mapping that becomes writable is prefaulted for write at once
+    /// (populate_vma_page_range), so its zero-page PTEs become private writable pages.
+    /// </summary>
+    [Fact]
+    public void MprotectOfAPrivateLockedMappingToWritableBreaksCowAtOnce()
+    {
+        var a = (ulong)T.Mmap(0, 2 * P, R, PrivAnon | Mman.MAP_LOCKED);
+        Assert.Equal(PageTable.ZERO_PFN, Mm.Pgd.Get(a).Pfn);
+        Assert.Equal(0, T.Mprotect(a, 2 * P, RW));
+        for (var off = 0UL; off < 2 * P; off += P)
+        {
+            var pte = Mm.Pgd.Get(a + off);
+            Assert.NotEqual(PageTable.ZERO_PFN, pte.Pfn);
+            Assert.True(pte.IsWrite);
+        }
+
+        AssertInvariants();
+    }
+
     [Fact]
     public void MprotectSplitAtMaxMapCountIsEnomem()
     {
