@@ -19,8 +19,8 @@ internal static partial class Tracepoints
     public static partial void free_vmap_area_noflush(ILogger logger, ulong vaStart, long nrLazy, long nrLazyMax);
 
     // alloc_vmap_area(): pr_warn unless __GFP_NOWARN
-    [LoggerMessage(Level = LogLevel.Warning, Message = "vmap allocation for size {Size} failed: use vmalloc=<size> to increase size")]
-    public static partial void vmap_allocation_failed(ILogger logger, ulong size);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "vmalloc_node_range for size {Size} failed: Address range restricted to 0x{Vstart:x} - 0x{Vend:x}")]
+    public static partial void vmap_allocation_failed(ILogger logger, ulong size, ulong vstart, ulong vend);
 
     // warn_alloc() from the vmalloc paths
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Message}, mode:{Gfp}")]

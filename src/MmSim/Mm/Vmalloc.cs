@@ -377,7 +377,7 @@ public sealed partial class VmallocAllocator
 
             if ((gfp & Gfp.__GFP_NOWARN) == 0)
             {
-                Tracepoints.vmap_allocation_failed(_log, size);
+                Tracepoints.vmap_allocation_failed(_log, size, vstart, vend);
             }
 
             _slab.FreeObject(va, "alloc_vmap_area");
@@ -416,6 +416,7 @@ public sealed partial class VmallocAllocator
         var start = ulong.MaxValue;
         var end = 0UL;
         long nrPurged = 0;
+        uint nrPurgedAreas = 0;
         if (NrLazyAreas > 0)
         {
             var lazy = new List<VmapArea>(NrLazyAreas);
@@ -435,14 +436,16 @@ public sealed partial class VmallocAllocator
                 va.Lazy = false;
                 NrLazyAreas--;
                 nrPurged += (long)(va.Size >> K.PAGE_SHIFT);
+                nrPurgedAreas++;
                 _slab.FreeObject(va, "purge_vmap_node");
             }
 
             VmapLazyNr -= nrPurged;
         }
 
-        Tracepoints.purge_vmap_area_lazy(_log, start, end, (uint)nrPurged);
-        return nrPurged > 0;
+        // The tracepoint and the result count areas (vn->nr_purged), not pages.
+        Tracepoints.purge_vmap_area_lazy(_log, start, end, nrPurgedAreas);
+        return nrPurgedAreas > 0;
     }
 
     // warn_alloc(gfp_mask, NULL, fmt...): printed unless __GFP_NOWARN; not a WARN_ON.

@@ -391,9 +391,10 @@ public sealed partial class MmStruct
     }
 
     /// <summary>
-    /// vm_insert_page(vma, addr, page): map a driver's page into a user VMA (sets VM_MIXEDMAP). The PTE takes a page
-    /// reference and a mapcount. -EFAULT outside the VMA, -EINVAL for an unreferenced, anonymous or slab page (and,
-    /// instead of the kernel's BUG_ON, for a VM_PFNMAP VMA), -EBUSY when a PTE is already there.
+    /// vm_insert_page(vma, addr, page): map a driver's page into a user VMA (sets VM_MIXEDMAP, before the page is
+    /// validated). The PTE takes a page reference and a mapcount. -EFAULT outside the VMA, -EINVAL for an
+    /// unreferenced, anonymous or slab page (and, instead of the kernel's BUG_ON, for a VM_PFNMAP VMA), -EBUSY when a
+    /// PTE is already there.
     /// </summary>
     public int VmInsertPage(VmArea vma, ulong addr, long pfn)
     {
@@ -407,11 +408,6 @@ public sealed partial class MmStruct
             return -(int)Errno.EFAULT;
         }
 
-        if (!Pages.IsValidPfn(pfn) || Pages.PageRefCount(pfn) == 0)
-        {
-            return -(int)Errno.EINVAL;
-        }
-
         if ((vma.VmFlags & VmFlags.VM_MIXEDMAP) == 0)
         {
             if (Machine.Reports.WarnOn((vma.VmFlags & VmFlags.VM_PFNMAP) != 0, "vm_insert_page",
@@ -423,7 +419,13 @@ public sealed partial class MmStruct
             vma.VmFlagsSet(VmFlags.VM_MIXEDMAP);
         }
 
-        // validate_page_before_insert()
+        // insert_page() -> validate_page_before_insert(): the refcount check lives here since 6.11, after
+        // VM_MIXEDMAP was set.
+        if (!Pages.IsValidPfn(pfn) || Pages.PageRefCount(pfn) == 0)
+        {
+            return -(int)Errno.EINVAL;
+        }
+
         ref var f = ref Pages.Frame(pfn);
         if (f.Has(PageFlags.Anon) || f.Has(PageFlags.Slab))
         {
@@ -452,6 +454,12 @@ public sealed partial class MmStruct
         if (!Machine.Kasan.Check(vma, "remap_pfn_range"))
         {
             return -(int)Errno.EFAULT;
+        }
+
+        // remap_pfn_range_internal(): checked before the COW rule and before the flags are set.
+        if (Machine.Reports.WarnOnOnce(!K.PageAligned(addr), "remap_pfn_range_internal", "WARN_ON_ONCE(!PAGE_ALIGNED(addr))"))
+        {
+            return -(int)Errno.EINVAL;
         }
 
         size = K.PageAlign(size);

@@ -290,8 +290,9 @@ public sealed partial class MmStruct
             // shmem_get_unmapped_area() with shmem_huge=never: the mm's allocator.
             ret = MmGetUnmappedArea(null, addr, len, pgoff, flags);
         }
-        else if (file is null && addr == 0 && (len & (Mman.PMD_SIZE - 1)) == 0)
+        else if (addr == 0 && (len & (Mman.PMD_SIZE - 1)) == 0)
         {
+            // 6.12 has no !file test here (6.13 added it): files without a hook are THP aligned too.
             ret = ThpGetUnmappedArea(file, addr, len, pgoff, flags);
         }
         else

@@ -47,6 +47,14 @@ public sealed partial class MmStruct
         pprev = res;
         res.VmFlags = newflags;
         ChangeProtection(res, start, end);
+
+        // Private VM_LOCKED VMA becoming writable: populate_vma_page_range() breaks COW at once.
+        if ((oldflags & (VmFlags.VM_WRITE | VmFlags.VM_SHARED | VmFlags.VM_LOCKED)) == VmFlags.VM_LOCKED
+            && (newflags & VmFlags.VM_WRITE) != 0)
+        {
+            MmPopulate(start, end - start);
+        }
+
         VmStatAccount(oldflags, -(long)nrpages);
         VmStatAccount(newflags, (long)nrpages);
         return 0;

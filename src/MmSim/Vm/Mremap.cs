@@ -86,7 +86,7 @@ public sealed partial class MmStruct
     }
 
     // move_vma(): copy the VMA to newAddr, move the PTEs, ask ->mremap, unmap the old range.
-    private long MoveVma(VmArea vma, ulong oldAddr, ulong oldLen, ulong newLen, ulong newAddr, ulong flags)
+    private long MoveVma(VmArea vma, ulong oldAddr, ulong oldLen, ulong newLen, ulong newAddr, ulong flags, ref bool locked)
     {
         var vmFlags = vma.VmFlags;
         if (MapCount >= MaxMapCount - 3)
@@ -181,6 +181,7 @@ public sealed partial class MmStruct
         if ((vmFlags & VmFlags.VM_LOCKED) != 0)
         {
             LockedVm += newLen >> K.PAGE_SHIFT;
+            locked = true;
         }
 
         if (accountStart)
@@ -197,7 +198,7 @@ public sealed partial class MmStruct
     }
 
     // mremap_to(): MREMAP_FIXED and MREMAP_DONTUNMAP.
-    private long MremapTo(ulong addr, ulong oldLen, ulong newAddr, ulong newLen, ulong flags)
+    private long MremapTo(ulong addr, ulong oldLen, ulong newAddr, ulong newLen, ulong flags, ref bool locked)
     {
         if ((newAddr & ~K.PAGE_MASK) != 0)
         {
@@ -273,13 +274,31 @@ public sealed partial class MmStruct
             newAddr = (ulong)area;
         }
 
-        return MoveVma(vma, addr, oldLen, newLen, newAddr, flags);
+        return MoveVma(vma, addr, oldLen, newLen, newAddr, flags, ref locked);
     }
 
     /// <summary>
     /// mremap(2) of 6.12: resize and/or move the mapping at <paramref name="addr"/>. The new address or a negative errno.
     /// </summary>
     public long DoMremap(ulong addr, ulong oldLen, ulong newLen, ulong flags, ulong newAddr)
+    {
+        var locked = false;
+        var ret = DoMremapLocked(addr, oldLen, newLen, flags, ref newAddr, ref locked);
+
+        // out: a VM_LOCKED mapping that grew is populated (mm_populate after the mmap lock is dropped).
+        oldLen = K.PageAlign(oldLen);
+        newLen = K.PageAlign(newLen);
+        if (!ErrnoExtensions.IsErr(ret) && locked && newLen > oldLen)
+        {
+            MmPopulate(newAddr + oldLen, newLen - oldLen);
+        }
+
+        return ret;
+    }
+
+    // The body of the mremap syscall up to its "out:" label; locked and newAddr are the syscall's variables of those
+    // names (set by move_vma and by the in-place growth).
+    private long DoMremapLocked(ulong addr, ulong oldLen, ulong newLen, ulong flags, ref ulong newAddr, ref bool locked)
     {
         if ((flags & ~(Mman.MREMAP_FIXED | Mman.MREMAP_MAYMOVE | Mman.MREMAP_DONTUNMAP)) != 0)
         {
@@ -316,7 +335,7 @@ public sealed partial class MmStruct
 
         if ((flags & (Mman.MREMAP_FIXED | Mman.MREMAP_DONTUNMAP)) != 0)
         {
-            return MremapTo(addr, oldLen, newAddr, newLen, flags);
+            return MremapTo(addr, oldLen, newAddr, newLen, flags, ref locked);
         }
 
         // A shrink just unmaps the tail.
@@ -358,6 +377,8 @@ public sealed partial class MmStruct
                 if ((vma.VmFlags & VmFlags.VM_LOCKED) != 0)
                 {
                     LockedVm += pages;
+                    locked = true;
+                    newAddr = addr;
                 }
 
                 return (long)addr;
@@ -381,6 +402,7 @@ public sealed partial class MmStruct
             return area;
         }
 
-        return MoveVma(vma, addr, oldLen, newLen, (ulong)area, flags);
+        newAddr = (ulong)area;
+        return MoveVma(vma, addr, oldLen, newLen, newAddr, flags, ref locked);
     }
 }

@@ -90,6 +90,13 @@ internal sealed class ShmemFileOperations : FileOperations
         return 0;
     }
 
+    /// <summary>
+    /// shmem_get_unmapped_area() with shmem_huge=never: the mm's allocator (no THP alignment). It matters for mremap
+    /// moves of shared anonymous memory, whose vm_file is this file.
+    /// </summary>
+    public override long GetUnmappedArea(MmStruct mm, VfsFile file, ulong addr, ulong len, ulong pgoff, ulong flags) =>
+        len > MmStruct.TaskSize ? Errno.ENOMEM.Neg() : mm.MmGetUnmappedArea(file, addr, len, pgoff, flags);
+
     public override void Release(VfsFile file) => ((PageCache)file.PrivateData!).Truncate();
 
     public override bool ReferencesOnlyFromFdsAndVmas => true;

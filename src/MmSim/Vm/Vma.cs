@@ -470,6 +470,13 @@ public sealed partial class MmStruct
             return merged;
         }
 
+        // vmg_nomem(): a merge that failed for lack of memory fails the change (no fallback to splitting).
+        if (vmg.State == VmaMergeState.VMA_MERGE_ERROR_NOMEM)
+        {
+            err = -(int)Errno.ENOMEM;
+            return null;
+        }
+
         if (vma.VmStart < vmg.Start)
         {
             err = SplitVma(vma, vmg.Start, true);

@@ -223,6 +223,26 @@ public sealed class FaultTests : VmFixture
         Assert.Equal(1, M.PageAlloc.PageRefCount(page));
     }
 
+    /// <summary>
+    /// vm_insert_page() of 6.12: the range check, then VM_MIXEDMAP is set, and only then insert_page() ->
+    /// validate_page_before_insert() looks at the page (the refcount check moved there in 6.11). A refused page
+    /// leaves the VMA VM_MIXEDMAP.
+    /// </summary>
+    [Fact]
+    public void VmInsertPageSetsMixedmapBeforeValidatingThePage()
+    {
+        var (d, a) = MapDriver();
+        var vma = d.Vmas[0];
+        var free = M.PageAlloc.AllocPage(Gfp.GFP_KERNEL);
+        M.PageAlloc.PutPage(free);
+        Assert.False(vma.VmFlags.Has(VmFlags.VM_MIXEDMAP));
+        Assert.Equal(-(int)Errno.EFAULT, Mm.VmInsertPage(vma, a + 2 * P, free));
+        Assert.False(vma.VmFlags.Has(VmFlags.VM_MIXEDMAP));
+        Assert.Equal(-(int)Errno.EINVAL, Mm.VmInsertPage(vma, a, free));
+        Assert.True(vma.VmFlags.Has(VmFlags.VM_MIXEDMAP));
+        Assert.False(Mm.Pgd.Get(a).IsValid);
+    }
+
     [Fact]
     public void VmInsertPageOnAPfnmapVmaIsTheKernelsBugOn()
     {
@@ -252,6 +272,22 @@ public sealed class FaultTests : VmFixture
         Mm.ZapVmaPtes(d.Vmas[0], a, P);
         Assert.False(Mm.Pgd.Get(a).IsValid);
         AssertInvariants();
+    }
+
+    /// <summary>
+    /// remap_pfn_range_internal(): WARN_ON_ONCE(!PAGE_ALIGNED(addr)) and -EINVAL before anything else (the VMA's flags
+    /// are not touched).
+    /// </summary>
+    [Fact]
+    public void RemapPfnRangeAtAnUnalignedAddressWarnsAndIsEinval()
+    {
+        var (d, a) = MapDriver();
+        var page = M.PageAlloc.AllocPage(Gfp.GFP_KERNEL);
+        var flags = d.Vmas[0].VmFlags;
+        Assert.Equal(-(int)Errno.EINVAL, Mm.RemapPfnRange(d.Vmas[0], a + 8, page, P));
+        Assert.Single(M.Reports.Warnings);
+        Assert.Equal(flags, d.Vmas[0].VmFlags);
+        Assert.False(Mm.Pgd.Get(a).IsValid);
     }
 
     [Fact]

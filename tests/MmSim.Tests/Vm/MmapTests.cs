@@ -116,6 +116,35 @@ public sealed class MmapTests : VmFixture
         Assert.Equal(0x7ffff7c00000L, r);
     }
 
+    /// <summary>
+    /// __get_unmapped_area() of 6.12 takes the THP-aligning path whenever no get_unmapped_area hook was chosen, the
+    /// hint is 0 and the length is PMD aligned: that includes files without the hook (a driver like the test
+    /// device). 6.13 limited it to anonymous memory ("mm: don't try THP align for FS without get_unmapped_area").
+    /// </summary>
+    [Fact]
+    public void LargeMappingsOfAFileWithoutGetUnmappedAreaArePmdAligned()
+    {
+        Assert.Equal(0x7ffff7c00000L, T.Mmap(0, 2UL << 20, RW, Mman.MAP_SHARED, _rw));
+
+        // Not PMD aligned in length: the mm's allocator (the highest gap, above the aligned mapping).
+        Assert.Equal((long)(Mm.MmapBase - P), T.Mmap(0, P, RW, Mman.MAP_SHARED, _rw));
+    }
+
+    /// <summary>
+    /// Shared anonymous memory is shmem: its file has shmem_get_unmapped_area (shmem_huge=never: the mm's allocator),
+    /// so an mremap move of it is not PMD aligned.
+    /// </summary>
+    [Fact]
+    public void SharedAnonymousMremapMoveUsesShmemGetUnmappedArea()
+    {
+        var a = T.Mmap(0, 2UL << 20, RW, SharedAnon);
+        Assert.Equal((long)(Mm.MmapBase - (2UL << 20)), a);
+        MapAnon(P, RW, PrivAnon | Mman.MAP_FIXED, Mm.MmapBase);
+        var r = T.Mremap((ulong)a, 2UL << 20, 4UL << 20, Mman.MREMAP_MAYMOVE);
+        Assert.Equal((long)(Mm.MmapBase - (6UL << 20)), r);
+        AssertInvariants();
+    }
+
     [Fact]
     public void FileGetUnmappedAreaIsUsedEvenForMapFixed()
     {

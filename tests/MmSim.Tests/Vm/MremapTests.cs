@@ -219,4 +219,31 @@ public sealed class MremapTests : VmFixture
         Assert.Equal((long)a, T.Mremap(a, P, 2 * P, 0));
         Assert.Equal(new SigInfo(Signal.SIGBUS, SiCode.BUS_ADRERR, a + P + 8), T.UserRead(a + P + 8).Signal);
     }
+
+    /// <summary>
+    /// The mremap syscall of 6.12 ends with <c>if (locked &amp;&amp; new_len &gt; old_len) mm_populate(new_addr + old_len,
+    /// new_len - old_len)</c>: growing a VM_LOCKED mapping (in place or by a move) prefaults the new part.
+    /// </summary>
+    [Fact]
+    public void GrowingALockedMappingPopulatesTheNewPart()
+    {
+        var a = (ulong)T.Mmap(B, P, RW, PrivAnon | Mman.MAP_FIXED | Mman.MAP_LOCKED);
+        Assert.Equal(1L, Mm.Pgd.NrValid);
+
+        // In place.
+        Assert.Equal((long)a, T.Mremap(a, P, 3 * P));
+        Assert.Equal(3L, Mm.Pgd.NrValid);
+
+        // By a move: a blocker right after forces it.
+        MapAnon(P, RW, PrivAnon | Mman.MAP_FIXED, a + 3 * P);
+        var n = T.Mremap(a, 3 * P, 5 * P, Mman.MREMAP_MAYMOVE);
+        Assert.True(n > 0 && (ulong)n != a);
+        for (var off = 0UL; off < 5 * P; off += P)
+        {
+            Assert.True(Mm.Pgd.Get((ulong)n + off).IsValid);
+        }
+
+        Assert.Equal(5L, Mm.Pgd.NrValid);
+        AssertInvariants();
+    }
 }

@@ -178,6 +178,52 @@ public sealed class MunmapMprotectTests : VmFixture
         AssertInvariants();
     }
 
+    /// <summary>
+    /// vma_modify() of 6.12: when the merge with a neighbour runs out of memory (vmg_nomem), the change fails with
+    /// -ENOMEM instead of falling back to a split. Here the merge's maple-tree preallocation is the first slab
+    /// allocation of the call.
+    /// </summary>
+    [Fact]
+    public void MprotectWhoseMergeRunsOutOfMemoryIsEnomemAndChangesNothing()
+    {
+        const ulong B = 0x400000000;
+        MapAnon(2 * P, RW, PrivAnon | Mman.MAP_FIXED, B);
+        MapAnon(2 * P, R, PrivAnon | Mman.MAP_FIXED, B + 2 * P);
+        Assert.Equal(2, Mm.MapCount);
+        var before = Vmas();
+
+        M.FaultInject.FailSlab.SetNth(1);
+        var r = T.Mprotect(B + 2 * P, P, RW);
+        M.FaultInject.Off();
+
+        Assert.Equal(E(Errno.ENOMEM), r);
+        Assert.Equal(before, Vmas());
+        Assert.Equal(0, T.Mprotect(B + 2 * P, P, RW));
+        Assert.Equal(2, Mm.MapCount);
+        Assert.Equal((B, B + 3 * P), (Vmas()[0].Start, Vmas()[0].End));
+        AssertInvariants();
+    }
+
+    /// <summary>
+    /// mprotect_fixup(): a private VM_LOCKED mapping that becomes writable is prefaulted for write at once
+    /// (populate_vma_page_range), so its zero-page PTEs become private writable pages.
+    /// </summary>
+    [Fact]
+    public void MprotectOfAPrivateLockedMappingToWritableBreaksCowAtOnce()
+    {
+        var a = (ulong)T.Mmap(0, 2 * P, R, PrivAnon | Mman.MAP_LOCKED);
+        Assert.Equal(PageTable.ZERO_PFN, Mm.Pgd.Get(a).Pfn);
+        Assert.Equal(0, T.Mprotect(a, 2 * P, RW));
+        for (var off = 0UL; off < 2 * P; off += P)
+        {
+            var pte = Mm.Pgd.Get(a + off);
+            Assert.NotEqual(PageTable.ZERO_PFN, pte.Pfn);
+            Assert.True(pte.IsWrite);
+        }
+
+        AssertInvariants();
+    }
+
     [Fact]
     public void MprotectSplitAtMaxMapCountIsEnomem()
     {
