@@ -130,8 +130,9 @@ public sealed class PageAllocator
     /// <summary>zone->free_area[order].nr_free.</summary>
     public long FreeBlocks(int order) => _freeArea[order].Count;
 
-    /// <summary>Host bytes of page metadata: frame array plus free-area bitmaps (not page contents).</summary>
-    public long MetadataHostBytes => (_frames.LongLength * Unsafe.SizeOf<PageFrame>()) + _freeArea.Sum(f => f.HostBytes);
+    /// <summary>Host bytes of page metadata: frame array, free-area bitmaps and pcp lists (not page contents).</summary>
+    public long MetadataHostBytes =>
+        (_frames.LongLength * Unsafe.SizeOf<PageFrame>()) + _freeArea.Sum(f => f.HostBytes) + _pcpLists.Sum(l => l.HostBytes);
 
     /// <summary>alloc_pages(gfp, order): a block of 2^order frames, or <see cref="NoPage"/>. Never an OOM kill.</summary>
     public long AllocPages(Gfp gfp, int order, [CallerMemberName] string caller = "")

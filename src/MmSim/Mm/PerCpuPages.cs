@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using MmSim.Kernel;
 
 namespace MmSim.Mm;
@@ -30,6 +31,7 @@ internal sealed class PcpList
     public int Count { get; private set; }
 
     /// <summary>list_add(): push at the head.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void AddHead(long pfn)
     {
         if (Count == _buf.Length)
@@ -55,6 +57,7 @@ internal sealed class PcpList
     }
 
     /// <summary>list_first_entry() + list_del(). The list must not be empty.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long RemoveHead()
     {
         var pfn = _buf[_head];
@@ -69,6 +72,9 @@ internal sealed class PcpList
         Count--;
         return _buf[(_head + Count) & _mask];
     }
+
+    /// <summary>Host bytes of the ring buffer.</summary>
+    public long HostBytes => 4L * _buf.Length;
 
     /// <summary>The i-th block from the head (invariant checks, tests).</summary>
     public long this[int i] => _buf[(_head + i) & _mask];
