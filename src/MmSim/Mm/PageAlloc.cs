@@ -68,7 +68,9 @@ public sealed class PageAllocator
         PcpHigh = PcpTunables.ZoneHighsize(frames, PcpBatch, cpus);
         for (var o = 0; o < _pcpLists.Length; o++)
         {
-            _pcpLists[o] = new PcpList(PcpHigh + (PcpBatch << PcpTunables.PCP_BATCH_SCALE_MAX) + 1);
+            // pcp->count stays below high + a refill (nr_pcp_alloc() caps it), so an order-o list holds at most
+            // about (high + batch) >> o blocks; the ring grows in the rare case it is exceeded.
+            _pcpLists[o] = new PcpList(((PcpHigh + (2 * PcpBatch)) >> o) + 16);
         }
     }
 
