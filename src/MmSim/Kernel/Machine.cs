@@ -21,7 +21,7 @@ public sealed class Machine
         Memcg = new MemCgroup(config.MemcgLimit);
         FaultInject = new FaultInjection(Random, Log.Mm);
         var frames = (long)(config.RamBytes >> K.PAGE_SHIFT);
-        PageAlloc = new PageAllocator(frames, Memcg, FaultInject, Reports, Log.Mm);
+        PageAlloc = new PageAllocator(frames, Memcg, FaultInject, Reports, Log.Mm, config.Cpus);
         Invariants.Register("page_alloc", PageAlloc.CheckInvariants);
         Slab = new SlabAllocator(PageAlloc, Memcg, FaultInject, Reports, Log.Mm, config.Cpus);
         Invariants.Register("slab", Slab.CheckInvariants);

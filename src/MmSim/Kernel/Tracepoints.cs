@@ -16,6 +16,9 @@ internal static partial class Tracepoints
     [LoggerMessage(Level = LogLevel.Trace, Message = "mm_page_free: pfn=0x{Pfn:x} order={Order}")]
     public static partial void mm_page_free(ILogger logger, long pfn, int order);
 
+    [LoggerMessage(Level = LogLevel.Trace, Message = "mm_page_pcpu_drain: pfn=0x{Pfn:x} order={Order}")]
+    public static partial void mm_page_pcpu_drain(ILogger logger, long pfn, int order);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "page allocation failure: order:{Order}, mode:{Gfp} ({Reason}) caller={Caller}")]
     public static partial void warn_alloc(ILogger logger, int order, Gfp gfp, string reason, string caller);
 

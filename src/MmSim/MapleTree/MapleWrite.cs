@@ -331,16 +331,21 @@ public sealed partial class MapleTree<T>
             h = n.Child[i];
             if (alloc)
             {
-                // The gap slot the write will update lives on another cache line; loading it now lets that
-                // miss overlap with the descent instead of stalling the gap update afterwards.
-                touch += n.Gap[i];
+                // The gap slot the write will update lives on another cache line, and so do the node's count,
+                // meta gap and parent link (the tail of the struct) that mas_update_gap() reads on the way back
+                // up; loading both now lets those misses overlap with the descent instead of stalling the gap
+                // update level by level afterwards.
+                touch += n.Gap[i] + n.MetaGap;
             }
         }
 
-        _gapTouch = touch;
-
         path[level] = h;
         ref var l = ref Lf(h);
+
+        // The leaf's count (the store type needs it) is on the struct's last cache line: issue that load before
+        // the pivot scan so the two misses overlap.
+        touch += l.Count;
+        _gapTouch = touch;
         var j = 0;
         while (l.Piv[j] < index)
         {

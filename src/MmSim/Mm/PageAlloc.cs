@@ -22,7 +22,15 @@ public sealed class PageAllocator
     private readonly KernelReports _reports;
     private readonly ILogger _log;
 
-    internal PageAllocator(long frames, MemCgroup memcg, FaultInjection faults, KernelReports reports, ILogger log)
+    // struct per_cpu_pages of the zone for CPU 0: MmSim runs every kernel path on CPU 0, so the other CPUs' lists
+    // stay empty and are not kept. One migratetype, so pindex == order; orders 0..PAGE_ALLOC_COSTLY_ORDER.
+    private readonly PcpList[] _pcpLists = new PcpList[K.PAGE_ALLOC_COSTLY_ORDER + 1];
+    private int _pcpCount;
+    private int _pcpAllocFactor;
+    private int _pcpFreeCount;
+    private bool _pcpPrevFreeHighOrder;
+
+    internal PageAllocator(long frames, MemCgroup memcg, FaultInjection faults, KernelReports reports, ILogger log, int cpus = 2)
     {
         if (frames < 1 || frames > int.MaxValue)
         {
@@ -54,13 +62,61 @@ public sealed class PageAllocator
             AddToFreeArea(pfn, order);
             pfn += 1L << order;
         }
+
+        // zone_set_pageset_high_and_batch()
+        PcpBatch = PcpTunables.ZoneBatchsize(frames);
+        PcpHigh = PcpTunables.ZoneHighsize(frames, PcpBatch, cpus);
+        for (var o = 0; o < _pcpLists.Length; o++)
+        {
+            // pcp->count stays below high + a refill (nr_pcp_alloc() caps it), so an order-o list holds at most
+            // about (high + batch) >> o blocks; the ring grows in the rare case it is exceeded.
+            _pcpLists[o] = new PcpList(((PcpHigh + (2 * PcpBatch)) >> o) + 16);
+        }
     }
 
     /// <summary>totalram_pages().</summary>
     public long TotalPages { get; }
 
-    /// <summary>NR_FREE_PAGES.</summary>
-    public long NrFreePages { get; private set; }
+    /// <summary>
+    /// Free page frames: the buddy free lists (NR_FREE_PAGES) plus the pages parked on the per-CPU lists. This is
+    /// what <c>stat free_pages</c> counts, so it returns exactly to its earlier value when everything is released.
+    /// </summary>
+    public long NrFreePages => NrFreeBuddyPages + _pcpCount;
+
+    /// <summary>NR_FREE_PAGES as the kernel keeps it: pages on the buddy free lists only (MemFree).</summary>
+    public long NrFreeBuddyPages { get; private set; }
+
+    /// <summary>pcp->count of CPU 0: pages on the per-CPU lists.</summary>
+    public long PcpCount => _pcpCount;
+
+    /// <summary>pcp->batch.</summary>
+    public int PcpBatch { get; }
+
+    /// <summary>pcp->high (fixed at pcp->high_min; see docs/fidelity.md).</summary>
+    public int PcpHigh { get; }
+
+    /// <summary>The blocks on pcp->lists[order], head first (tests).</summary>
+    public long[] PcpListPfns(int order)
+    {
+        var l = _pcpLists[order];
+        var r = new long[l.Count];
+        for (var i = 0; i < r.Length; i++)
+        {
+            r[i] = l[i];
+        }
+
+        return r;
+    }
+
+    /// <summary>drain_all_pages(): every page on the per-CPU lists back to the buddy free lists.</summary>
+    public void DrainAllPages()
+    {
+        if (_pcpCount > 0)
+        {
+            // drain_pages_zone()
+            FreePcppagesBulk(_pcpCount, 0);
+        }
+    }
 
     /// <summary>The bytes of every frame, materialized on first write.</summary>
     public PageContents Contents { get; }
@@ -76,8 +132,9 @@ public sealed class PageAllocator
     /// <summary>zone->free_area[order].nr_free.</summary>
     public long FreeBlocks(int order) => _freeArea[order].Count;
 
-    /// <summary>Host bytes of page metadata: frame array plus free-area bitmaps (not page contents).</summary>
-    public long MetadataHostBytes => (_frames.LongLength * Unsafe.SizeOf<PageFrame>()) + _freeArea.Sum(f => f.HostBytes);
+    /// <summary>Host bytes of page metadata: frame array, free-area bitmaps and pcp lists (not page contents).</summary>
+    public long MetadataHostBytes =>
+        (_frames.LongLength * Unsafe.SizeOf<PageFrame>()) + _freeArea.Sum(f => f.HostBytes) + _pcpLists.Sum(l => l.HostBytes);
 
     /// <summary>alloc_pages(gfp, order): a block of 2^order frames, or <see cref="NoPage"/>. Never an OOM kill.</summary>
     public long AllocPages(Gfp gfp, int order, [CallerMemberName] string caller = "")
@@ -95,7 +152,14 @@ public sealed class PageAllocator
             return NoPage;
         }
 
-        var pfn = RmqueueSmallest(order);
+        var pfn = Rmqueue(order);
+        if (pfn == NoPage && (gfp & Gfp.__GFP_DIRECT_RECLAIM) != 0 && _pcpCount > 0)
+        {
+            // __alloc_pages_direct_reclaim(): when reclaim brings nothing back, drain_all_pages() and retry once.
+            DrainAllPages();
+            pfn = Rmqueue(order);
+        }
+
         if (pfn == NoPage)
         {
             WarnAlloc(gfp, order, "out of memory", caller);
@@ -109,7 +173,7 @@ public sealed class PageAllocator
             if (!_memcg.TryCharge(K.PAGE_SIZE << order))
             {
                 Tracepoints.memcg_charge_fail(_log, K.PAGE_SIZE << order, _memcg.Usage, _memcg.Limit);
-                FreeOneBlock(pfn, order);
+                FreeFrozenPages(pfn, order);
                 WarnAlloc(gfp | Gfp.__GFP_NOWARN, order, "memcg limit", caller);
                 return NoPage;
             }
@@ -259,7 +323,169 @@ public sealed class PageAllocator
         }
 
         Tracepoints.mm_page_free(_log, pfn, order);
-        FreeOneBlock(pfn, order);
+        FreeFrozenPages(pfn, order);
+    }
+
+    // free_frozen_pages() -> free_unref_page(): pcp orders go to the per-CPU list, the rest to the buddy lists.
+    private void FreeFrozenPages(long pfn, int order)
+    {
+        if (order <= K.PAGE_ALLOC_COSTLY_ORDER)
+        {
+            FreeUnrefPageCommit(pfn, order);
+        }
+        else
+        {
+            FreeOneBlock(pfn, order);
+        }
+    }
+
+    // free_unref_page_commit(): park the block at the head of its list; past pcp->high, free a batch from the tails.
+    private void FreeUnrefPageCommit(long pfn, int order)
+    {
+        _pcpAllocFactor >>= 1;
+        _pcpLists[order].AddHead(pfn);
+        _pcpCount += 1 << order;
+
+        var batch = PcpBatch;
+
+        // High-order pages other than THP's are freed in bulk when the CPU keeps freeing them without allocating
+        // (PCPF_PREV_FREE_HIGH_ORDER; PCPF_FREE_HIGH_BATCH is never set: MmSim has no cache geometry).
+        var freeHigh = false;
+        if (order > 0)
+        {
+            freeHigh = _pcpFreeCount >= batch && _pcpPrevFreeHighOrder;
+            _pcpPrevFreeHighOrder = true;
+        }
+        else
+        {
+            _pcpPrevFreeHighOrder = false;
+        }
+
+        if (_pcpFreeCount < (batch << PcpTunables.PCP_BATCH_SCALE_MAX))
+        {
+            _pcpFreeCount += 1 << order;
+        }
+
+        // nr_pcp_high(): pcp->high is fixed (high_min == high_max); free_high forces a free.
+        var high = freeHigh ? 0 : PcpHigh;
+        if (_pcpCount >= high)
+        {
+            FreePcppagesBulk(NrPcpFree(batch, high, freeHigh), order);
+        }
+    }
+
+    // nr_pcp_free()
+    private int NrPcpFree(int batch, int high, bool freeHigh)
+    {
+        if (freeHigh)
+        {
+            return Math.Min(_pcpCount, batch << PcpTunables.PCP_BATCH_SCALE_MAX);
+        }
+
+        if (high < batch)
+        {
+            return 1;
+        }
+
+        // Leave at least pcp->batch pages; free more after consecutive frees (pcp->free_count).
+        return Math.Clamp(_pcpFreeCount, batch, high - batch);
+    }
+
+    // free_pcppages_bulk(): round-robin over the lists, starting with pindex, each time from the tail.
+    private void FreePcppagesBulk(int count, int pindex)
+    {
+        count = Math.Min(_pcpCount, count);
+        pindex--;
+        while (count > 0)
+        {
+            PcpList list;
+            do
+            {
+                if (++pindex > _pcpLists.Length - 1)
+                {
+                    pindex = 0;
+                }
+
+                list = _pcpLists[pindex];
+            }
+            while (list.Count == 0);
+
+            var order = pindex;
+            var nrPages = 1 << order;
+            do
+            {
+                var pfn = list.RemoveTail();
+                count -= nrPages;
+                _pcpCount -= nrPages;
+                FreeOneBlock(pfn, order);
+                Tracepoints.mm_page_pcpu_drain(_log, pfn, order);
+            }
+            while (count > 0 && list.Count > 0);
+        }
+    }
+
+    // rmqueue(): pcp orders from the per-CPU list, the rest from the buddy lists (rmqueue_buddy()).
+    private long Rmqueue(int order) => order <= K.PAGE_ALLOC_COSTLY_ORDER ? RmqueuePcplist(order) : RmqueueSmallest(order);
+
+    // rmqueue_pcplist() + __rmqueue_pcplist(): refill an empty list with rmqueue_bulk(), then take the head.
+    private long RmqueuePcplist(int order)
+    {
+        _pcpFreeCount >>= 1;
+        var list = _pcpLists[order];
+        if (list.Count == 0)
+        {
+            // rmqueue_bulk(): blocks in ascending PFN order, each appended at the tail.
+            var batch = NrPcpAlloc(order);
+            for (var i = 0; i < batch; i++)
+            {
+                var p = RmqueueSmallest(order);
+                if (p == NoPage)
+                {
+                    break;
+                }
+
+                list.AddTail(p);
+                _pcpCount += 1 << order;
+            }
+
+            if (list.Count == 0)
+            {
+                return NoPage;
+            }
+        }
+
+        _pcpCount -= 1 << order;
+        return list.RemoveHead();
+    }
+
+    // nr_pcp_alloc(): how many blocks a refill takes; order-0 refills grow while the CPU keeps allocating.
+    private int NrPcpAlloc(int order)
+    {
+        var baseBatch = PcpBatch;
+        var high = PcpHigh;
+        if (high < baseBatch)
+        {
+            return 1;
+        }
+
+        var batch = order > 0 ? baseBatch : baseBatch << _pcpAllocFactor;
+        if (order == 0)
+        {
+            var maxNrAlloc = Math.Max(high - _pcpCount - baseBatch, baseBatch);
+            if (batch <= maxNrAlloc && _pcpAllocFactor < PcpTunables.PCP_BATCH_SCALE_MAX)
+            {
+                _pcpAllocFactor++;
+            }
+
+            batch = Math.Min(batch, maxNrAlloc);
+        }
+
+        if (batch > 1)
+        {
+            batch = Math.Max(batch >> order, 2);
+        }
+
+        return batch;
     }
 
     private void FreeOneBlock(long pfn, int order)
@@ -312,7 +538,7 @@ public sealed class PageAllocator
         f.Flags = PageFlags.Buddy;
         f.Order = (byte)order;
         _freeArea[order].Set(pfn >> order);
-        NrFreePages += 1L << order;
+        NrFreeBuddyPages += 1L << order;
     }
 
     private void DelFromFreeArea(long pfn, int order)
@@ -321,7 +547,7 @@ public sealed class PageAllocator
         f.Flags = PageFlags.None;
         f.Order = 0;
         _freeArea[order].Clear(pfn >> order);
-        NrFreePages -= 1L << order;
+        NrFreeBuddyPages -= 1L << order;
     }
 
     // warn_alloc()
@@ -373,9 +599,45 @@ public sealed class PageAllocator
             }
         }
 
-        if (free != NrFreePages)
+        if (free != NrFreeBuddyPages)
         {
-            violations.Add($"NR_FREE_PAGES {NrFreePages} but the free lists hold {free}");
+            violations.Add($"NR_FREE_PAGES {NrFreeBuddyPages} but the free lists hold {free}");
+        }
+
+        long pcp = 0;
+        for (var o = 0; o < _pcpLists.Length; o++)
+        {
+            var list = _pcpLists[o];
+            for (var i = 0; i < list.Count; i++)
+            {
+                var pfn = list[i];
+                pcp += 1L << o;
+                if ((pfn & ((1L << o) - 1)) != 0 || pfn < 0 || pfn + (1L << o) > TotalPages)
+                {
+                    violations.Add($"pcp block pfn 0x{pfn:x} of order {o} is misaligned or out of range");
+                    continue;
+                }
+
+                if (_frames[pfn].Has(PageFlags.Buddy))
+                {
+                    violations.Add($"pcp block pfn 0x{pfn:x} is marked PageBuddy");
+                }
+
+                for (var j = 0L; j < 1L << o; j++)
+                {
+                    if (inFreeBlock[pfn + j])
+                    {
+                        violations.Add($"pfn 0x{pfn + j:x} is on a pcp list and free elsewhere");
+                    }
+
+                    inFreeBlock[pfn + j] = true;
+                }
+            }
+        }
+
+        if (pcp != _pcpCount)
+        {
+            violations.Add($"pcp->count {_pcpCount} but the pcp lists hold {pcp}");
         }
 
         for (long pfn = 0; pfn < TotalPages; pfn++)

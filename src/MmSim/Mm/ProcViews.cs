@@ -29,8 +29,9 @@ public static class ProcViews
         var sb = new StringBuilder();
         var pa = m.PageAlloc;
         Line(sb, "MemTotal", Kb(pa.TotalPages));
-        Line(sb, "MemFree", Kb(pa.NrFreePages));
-        Line(sb, "MemAvailable", Kb(pa.NrFreePages));
+        // MemFree is NR_FREE_PAGES, which does not count pages parked on the per-CPU lists (as in the kernel).
+        Line(sb, "MemFree", Kb(pa.NrFreeBuddyPages));
+        Line(sb, "MemAvailable", Kb(pa.NrFreeBuddyPages));
         foreach (var c in m.MeminfoLines())
         {
             Line(sb, c.Name, c.Kb);

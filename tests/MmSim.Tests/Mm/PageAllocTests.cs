@@ -48,8 +48,98 @@ public class PageAllocTests
         Assert.Equal(1, m.PageAlloc.AllocPages(Gfp.GFP_KERNEL, 0));
         m.PageAlloc.FreePages(1, 0);
         m.PageAlloc.FreePages(0, 0);
+
+        // Both pages wait on the per-CPU list (free frames, but not buddy free blocks) until a drain, with page 2
+        // that the second refill took (pcp->batch 1, doubled by alloc_factor after the first refill).
+        Assert.Equal(2048, m.PageAlloc.NrFreePages);
+        Assert.Equal(3, m.PageAlloc.PcpCount);
+        Assert.Equal([0L, 1L, 2L], m.PageAlloc.PcpListPfns(0));
+        Assert.Equal(1, m.PageAlloc.FreeBlocks(K.MAX_PAGE_ORDER));
+        TestMachines.AssertInvariants(m);
+        m.PageAlloc.DrainAllPages();
         Assert.Equal(2, m.PageAlloc.FreeBlocks(K.MAX_PAGE_ORDER));
         Assert.Equal(2048, m.PageAlloc.NrFreePages);
+        Assert.Equal(2048, m.PageAlloc.NrFreeBuddyPages);
+        TestMachines.AssertInvariants(m);
+    }
+
+    [Theory]
+    [InlineData(4096, 2, 1, 80)] // 16 MiB: zone_batchsize() clamps to 1; high = low watermark 160 / 2 CPUs
+    [InlineData(262144, 2, 63, 643)] // 1 GiB: batch 63; min_free_kbytes 4096 -> low watermark 1286
+    [InlineData(262144, 4, 63, 321)]
+    [InlineData(16777216, 2, 63, 12484)] // 64 GiB: min_free_kbytes 32768 -> min 8192 + 16777 pages
+    [InlineData(8, 2, 1, 20)] // min_free_kbytes 128 (the floor): min 32 + 8 pages
+    public void PcpBatchAndHighFollowTheKernelsFormulas(long frames, int cpus, int batch, int high)
+    {
+        Assert.Equal(batch, PcpTunables.ZoneBatchsize(frames));
+        Assert.Equal(high, PcpTunables.ZoneHighsize(frames, batch, cpus));
+    }
+
+    [Fact]
+    public void PcpIsLifoRefillsInBatchesAndDrainsPastHigh()
+    {
+        var m = TestMachines.WithFrames(262144); // batch 63, high 643
+        var pa = m.PageAlloc;
+        Assert.Equal(63, pa.PcpBatch);
+        Assert.Equal(643, pa.PcpHigh);
+
+        // The first order-0 allocation refills the empty list with a batch of the lowest pages.
+        Assert.Equal(0, pa.AllocPages(Gfp.GFP_KERNEL, 0));
+        Assert.Equal(62, pa.PcpCount);
+        Assert.Equal(262144 - 1, pa.NrFreePages);
+        Assert.Equal(262144 - 63, pa.NrFreeBuddyPages);
+
+        // Freed pages go to the head and come back first (cache-hot).
+        pa.FreePages(0, 0);
+        Assert.Equal(0, pa.AllocPages(Gfp.GFP_KERNEL, 0));
+        pa.FreePages(0, 0);
+
+        // Free enough pages to pass pcp->high: a bulk free from the tail leaves at least a batch.
+        var held = new List<long>();
+        for (var i = 0; i < 1000; i++)
+        {
+            held.Add(pa.AllocPages(Gfp.GFP_KERNEL, 0));
+        }
+
+        foreach (var p in held)
+        {
+            pa.FreePages(p, 0);
+            Assert.True(pa.PcpCount < pa.PcpHigh, $"pcp->count {pa.PcpCount}");
+        }
+
+        Assert.Equal(262144, pa.NrFreePages);
+        TestMachines.AssertInvariants(m);
+        pa.DrainAllPages();
+        Assert.Equal(0, pa.PcpCount);
+        Assert.Equal(262144, pa.NrFreeBuddyPages);
+        Assert.Equal(262144 / 1024, pa.FreeBlocks(K.MAX_PAGE_ORDER));
+    }
+
+    [Fact]
+    public void PagesOnPcpListsAreOnlyReclaimedByCallersThatMayReclaim()
+    {
+        var m = TestMachines.WithFrames(16);
+        var pa = m.PageAlloc;
+        var blocks = new List<long>();
+        for (var i = 0; i < 16; i++)
+        {
+            blocks.Add(pa.AllocPages(Gfp.GFP_KERNEL, 0));
+        }
+
+        Assert.DoesNotContain(PageAllocator.NoPage, blocks);
+        foreach (var b in blocks)
+        {
+            pa.FreePages(b, 0);
+        }
+
+        Assert.Equal(16, pa.NrFreePages);
+        Assert.True(pa.PcpCount > 0);
+
+        // GFP_ATOMIC cannot enter direct reclaim, so it does not drain the lists: no order-3 block is whole.
+        Assert.Equal(PageAllocator.NoPage, pa.AllocPages(Gfp.GFP_ATOMIC | Gfp.__GFP_NOWARN, 3));
+
+        // GFP_KERNEL drains them (drain_all_pages() in __alloc_pages_direct_reclaim()) and retries.
+        Assert.Equal(0, pa.AllocPages(Gfp.GFP_KERNEL, 3));
         TestMachines.AssertInvariants(m);
     }
 

@@ -22,7 +22,11 @@ public class BuddyProperties
 
         public override Machine Actual() => TestMachines.WithFrames(frames);
 
-        public override State Model() => new(BuddyModel.Boot(frames), 0);
+        public override State Model()
+        {
+            var pa = TestMachines.WithFrames(frames).PageAlloc;
+            return new(BuddyModel.Boot(frames, pa.PcpBatch, pa.PcpHigh), 0);
+        }
 
         public override string ToString() => $"machine ram={frames}p";
     }
@@ -31,8 +35,8 @@ public class BuddyProperties
     {
         public override State Run(State s)
         {
-            var pfn = s.Model.Predict(order);
-            return pfn < 0 ? s with { Expected = -1 } : new State(s.Model.Alloc(pfn, order), pfn);
+            var (next, pfn) = s.Model.AllocPages(order, mayReclaim: true);
+            return new State(next, pfn);
         }
 
         public override Property Check(Machine m, State s)
@@ -54,7 +58,7 @@ public class BuddyProperties
         {
             var i = index % s.Model.Allocated.Count;
             _block = s.Model.Allocated[i];
-            return new State(s.Model.FreeBlock(i), 0);
+            return new State(s.Model.FreePages(i), 0);
         }
 
         public override Property Check(Machine m, State s)
@@ -76,8 +80,15 @@ public class BuddyProperties
             buddyinfoOk &= m.PageAlloc.FreeBlocks(o) == perOrder[o];
         }
 
-        return (ok && violations.Count == 0 && buddyinfoOk && m.PageAlloc.NrFreePages == s.Model.FreeCount)
-            .Label($"{what}; free {m.PageAlloc.NrFreePages} model {s.Model.FreeCount}; buddyinfo ok {buddyinfoOk}; {string.Join("; ", violations)}");
+        var pcpOk = m.PageAlloc.PcpCount == s.Model.Pcp.Count;
+        for (var o = 0; o <= BuddyModel.PcpMaxOrder; o++)
+        {
+            pcpOk &= m.PageAlloc.PcpListPfns(o).SequenceEqual(s.Model.Pcp.Lists[o]);
+        }
+
+        return (ok && violations.Count == 0 && buddyinfoOk && pcpOk && m.PageAlloc.NrFreePages == s.Model.FreeCount
+                && m.PageAlloc.NrFreeBuddyPages == s.Model.BuddyFreeCount)
+            .Label($"{what}; free {m.PageAlloc.NrFreePages} model {s.Model.FreeCount}; buddyinfo ok {buddyinfoOk}; pcp ok {pcpOk}; {string.Join("; ", violations)}");
     }
 
     private sealed class BuddyMachine : Machine<Machine, State>

@@ -7,5 +7,5 @@ b = alloc_pages order=10 => 1K    # the next whole 4M block (PFN 1024)
 show buddyinfo
 __free_pages a
 __free_pages b order=10
-show buddyinfo                    # everything merged again
+show buddyinfo                    # b merged again; a waits on the per-CPU list (pcp), so its buddies stay split
 check
