@@ -27,6 +27,8 @@ public readonly record struct FaultOutcome(VmFaultResult Result, Signal? Signo, 
 /// <summary>arch/x86/mm/fault.c: the user-address fault path.</summary>
 public sealed partial class MmStruct
 {
+    private const int MaxFaultRetries = 16;
+
     // access_error(): the VMA does not allow the access.
     private static bool AccessError(AccessKind kind, VmArea vma)
     {
@@ -59,7 +61,8 @@ public sealed partial class MmStruct
             return new FaultOutcome(VmFaultResult.None, Signal.SIGSEGV, SiCode.SEGV_ACCERR);
         }
 
-        var flags = FaultFlags.FAULT_FLAG_ALLOW_RETRY | FaultFlags.FAULT_FLAG_KILLABLE;
+        // FAULT_FLAG_DEFAULT: ALLOW_RETRY | KILLABLE | INTERRUPTIBLE.
+        var flags = FaultFlags.FAULT_FLAG_ALLOW_RETRY | FaultFlags.FAULT_FLAG_KILLABLE | FaultFlags.FAULT_FLAG_INTERRUPTIBLE;
         if ((kind & AccessKind.User) != 0)
         {
             flags |= FaultFlags.FAULT_FLAG_USER;
@@ -70,10 +73,20 @@ public sealed partial class MmStruct
             flags |= FaultFlags.FAULT_FLAG_WRITE;
         }
 
+        // On VM_FAULT_RETRY the kernel sets FAULT_FLAG_TRIED and goes back to retry: with FAULT_FLAG_ALLOW_RETRY still
+        // set (retries are unbounded since 5.7). MmSim bounds the loop; a handler that never stops asking would hang
+        // the kernel.
         var fault = HandleMmFault(vma, address, flags);
-        if ((fault & VmFaultResult.VM_FAULT_RETRY) != 0)
+        for (var retries = 0; (fault & VmFaultResult.VM_FAULT_RETRY) != 0; retries++)
         {
-            fault = HandleMmFault(vma, address, (flags | FaultFlags.FAULT_FLAG_TRIED) & ~FaultFlags.FAULT_FLAG_ALLOW_RETRY);
+            if (retries == MaxFaultRetries)
+            {
+                Machine.Reports.WarnOnOnce(true, "do_user_addr_fault", $"fault at 0x{address:x} keeps returning VM_FAULT_RETRY");
+                return new FaultOutcome(fault, Signal.SIGBUS, SiCode.BUS_ADRERR);
+            }
+
+            flags |= FaultFlags.FAULT_FLAG_TRIED;
+            fault = HandleMmFault(vma, address, flags);
         }
 
         if ((fault & VmFaultResult.VM_FAULT_ERROR) == 0)

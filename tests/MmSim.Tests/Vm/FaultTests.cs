@@ -17,6 +17,12 @@ public sealed class FaultTests : VmFixture
 
         public List<VmArea> Vmas { get; } = [];
 
+        /// <summary>The vmf->flags of every ->fault call.</summary>
+        public List<FaultFlags> Calls { get; } = [];
+
+        /// <summary>How many calls answer VM_FAULT_RETRY before <see cref="Result"/> is returned.</summary>
+        public int Retries { get; set; }
+
         public override int Mmap(VfsFile file, VmArea vma)
         {
             vma.VmOps = new Ops(this);
@@ -28,6 +34,13 @@ public sealed class FaultTests : VmFixture
         {
             public override VmFaultResult Fault(VmFault vmf)
             {
+                d.Calls.Add(vmf.Flags);
+                if (d.Retries > 0)
+                {
+                    d.Retries--;
+                    return VmFaultResult.VM_FAULT_RETRY;
+                }
+
                 if (d.InsertPage >= 0)
                 {
                     return vmf.Vma.VmMm.VmInsertPage(vmf.Vma, vmf.Address, d.InsertPage) == 0
@@ -47,6 +60,21 @@ public sealed class FaultTests : VmFixture
         var d = new FaultDriver();
         var fd = M.Vm.AnonInodeGetFd(T, "driver", d, null, OpenFlags.O_RDWR);
         return (d, (ulong)T.Mmap(0, len, prot, Mman.MAP_SHARED, fd));
+    }
+
+    [Fact]
+    public void FaultFlagsAreTheDefaultAndARetryKeepsAllowRetry()
+    {
+        // x86 do_user_addr_fault(): flags = FAULT_FLAG_DEFAULT (ALLOW_RETRY | KILLABLE | INTERRUPTIBLE), then USER and
+        // WRITE; on VM_FAULT_RETRY only FAULT_FLAG_TRIED is added before "goto retry" (unbounded since 5.7).
+        var (d, a) = MapDriver();
+        d.Result = VmFaultResult.VM_FAULT_SIGBUS;
+        d.Retries = 2;
+        var r = T.UserWrite(a, 8, 1);
+        Assert.Equal(new SigInfo(Signal.SIGBUS, SiCode.BUS_ADRERR, a), r.Signal);
+        const FaultFlags first = FaultFlags.FAULT_FLAG_ALLOW_RETRY | FaultFlags.FAULT_FLAG_KILLABLE |
+            FaultFlags.FAULT_FLAG_INTERRUPTIBLE | FaultFlags.FAULT_FLAG_USER | FaultFlags.FAULT_FLAG_WRITE;
+        Assert.Equal([first, first | FaultFlags.FAULT_FLAG_TRIED, first | FaultFlags.FAULT_FLAG_TRIED], d.Calls);
     }
 
     [Fact]
