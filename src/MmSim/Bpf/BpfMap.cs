@@ -75,6 +75,50 @@ public abstract class BpfMap
     /// <summary>Successful ->mmap calls for this map (so closes = opens + mmaps once everything is unmapped).</summary>
     public long MmapCalls { get; set; }
 
+    /// <summary>Map files (fds' struct file) not yet released; each holds one refcnt and one usercnt.</summary>
+    public long OpenFiles { get; internal set; }
+
+    /// <summary>Programs that hold this map in their used_maps (each holds one refcnt).</summary>
+    public long ProgRefs { get; internal set; }
+
+    /// <summary>
+    /// bpf_map_value_size(map): the size of a value as the syscalls copy it (per-CPU maps: round_up(value_size, 8)
+    /// for every possible CPU; fd arrays: a u32).
+    /// </summary>
+    public virtual uint SysValueSize => ValueSize;
+
+    /// <summary>
+    /// The verifier's used-map registration (__add_used_map) for <paramref name="prog"/>, which already holds the
+    /// maps registered before this one: 0 to accept, or -errno to fail the load. The arena overrides it (one arena per
+    /// program → -EBUSY; user address not set → -EINVAL).
+    /// </summary>
+    public virtual int CheckProgLoad(BpfProg prog) => 0;
+
+    /// <summary>
+    /// bpf_map_copy_value(map, key, value, flags) for BPF_MAP_LOOKUP_ELEM: fill <paramref name="value"/>
+    /// (<see cref="SysValueSize"/> bytes). The default copies from <see cref="MapLookupElem"/>'s address (NULL → -ENOENT).
+    /// </summary>
+    public virtual int MapCopyValue(ReadOnlySpan<byte> key, Span<byte> value, ulong flags)
+    {
+        var ptr = MapLookupElem(key);
+        if (ErrnoExtensions.IsErr(ptr))
+        {
+            return (int)ptr;
+        }
+
+        if (ptr == 0)
+        {
+            return -(int)Errno.ENOENT;
+        }
+
+        Machine.KernelMem.Read((ulong)ptr, value[..(int)ValueSize], "bpf_map_copy_value");
+        return 0;
+    }
+
+    /// <summary>bpf_map_update_value(map, map_file, key, value, flags): the default calls <see cref="MapUpdateElem"/>.</summary>
+    public virtual int MapUpdateValue(VfsFile mapFile, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong flags) =>
+        MapUpdateElem(key, value, flags);
+
     // ----- struct bpf_map_ops, per map -----
 
     /// <summary>ops->map_lookup_elem: the kernel address of the value, 0 (NULL → -ENOENT), or -errno (ERR_PTR).</summary>

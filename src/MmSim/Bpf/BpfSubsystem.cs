@@ -47,7 +47,33 @@ public sealed partial class BpfSubsystem
     {
         foreach (var map in Maps.Values)
         {
+            if (map.Refcnt == 0)
+            {
+                continue; // waiting for its grace period
+            }
+
+            if (map.Refcnt != map.OpenFiles + map.ProgRefs)
+            {
+                violations.Add($"{map}: refcnt {map.Refcnt} but {map.OpenFiles} files and {map.ProgRefs} programs");
+            }
+
+            if (map.Usercnt != map.OpenFiles)
+            {
+                violations.Add($"{map}: usercnt {map.Usercnt} but {map.OpenFiles} files");
+            }
+
             map.CheckInvariants(violations);
+        }
+
+        foreach (var prog in Progs.Values)
+        {
+            foreach (var m in prog.UsedMaps)
+            {
+                if (m.Freed)
+                {
+                    violations.Add($"{prog} uses freed {m}");
+                }
+            }
         }
     }
 }

@@ -152,6 +152,22 @@ public sealed class OpContext
     public IEnumerable<(string Name, T Object)> Bound<T>()
         where T : class => _state.Objects<T>();
 
+    /// <summary>
+    /// The object bound to an argument written as a bare name (<c>stat writecnt m</c>, where <c>m = map_create ...</c>
+    /// bound the map object), or null when the argument is an expression or its name holds no object.
+    /// </summary>
+    public T? BoundObject<T>(string arg)
+        where T : class
+    {
+        if (_args.TryGetValue(arg, out var v) && v.Node.Expr is { Terms.Count: 1 } e
+            && e.Terms[0] is { IsName: true, Negative: false } t)
+        {
+            return _state.ObjectOf(t.Name!) as T;
+        }
+
+        return null;
+    }
+
     /// <summary>The column an argument starts at (the op when absent).</summary>
     public int ColumnOf(string? arg) =>
         arg is not null && _args.TryGetValue(arg, out var v) ? v.Node.NameColumn : Statement.OpColumn;

@@ -22,7 +22,7 @@ public static class OpSchemas
     /// <summary>BPF_MAP_CREATE map_flags (include/uapi/linux/bpf.h).</summary>
     public static readonly WordTable MapFlags = new("map flag",
         ("no_prealloc", 1UL << 0), ("numa_node", 1UL << 2), ("rdonly", 1UL << 3), ("wronly", 1UL << 4),
-        ("rdonly_prog", 1UL << 7), ("wronly_prog", 1UL << 8), ("mmapable", 1UL << 10), ("inner_map", 1UL << 12),
+        ("rdonly_prog", 1UL << 7), ("wronly_prog", 1UL << 8), ("mmapable", 1UL << 10), ("preserve_elems", 1UL << 11), ("inner_map", 1UL << 12),
         ("segv_on_fault", 1UL << 17), ("no_user_conv", 1UL << 18));
 
     /// <summary>enum bpf_map_type values of the map types MmSim models.</summary>
@@ -108,7 +108,7 @@ public static class OpSchemas
             new OpSchema(p, "map_create")
                 .Option("type", ArgKind.Word, MapTypes, required: true, allowNumber: true)
                 .Option("key", E).Option("value", E).Option("entries", E, required: true)
-                .Option("flags", ArgKind.Flags, MapFlags).Option("extra", E),
+                .Option("flags", ArgKind.Flags, MapFlags).Option("extra", E).Option("node", E),
             new OpSchema(p, "map_lookup").Arg("fd", E).Arg("key", E),
             new OpSchema(p, "map_update").Arg("fd", E).Arg("key", E).Arg("value", ArgKind.ExprOrList)
                 .Option("flags", ArgKind.Flags, UpdateFlags),
