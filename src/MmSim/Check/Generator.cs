@@ -80,20 +80,45 @@ internal sealed class Generator
     }
 
     /// <summary>The leak-free teardown: fault injection off, every process exits, the accounting is back to its start.</summary>
-    public IEnumerable<CheckStep> Teardown()
+    public IEnumerable<CheckStep> Teardown() => TeardownFor(_injected, _procs.Select(p => p.Name), _hasMemcgStat);
+
+    /// <summary>
+    /// The teardown of a sequence of steps (without its teardown): the processes it spawned or forked and did not
+    /// exit all exit. The shrinker rebuilds it for each candidate, so that a shrunk leak still tears everything down.
+    /// </summary>
+    public static List<CheckStep> TeardownFor(IReadOnlyList<CheckStep> body)
     {
-        if (_injected)
+        var procs = new List<string>();
+        foreach (var s in body)
+        {
+            if (s.Op is "spawn" or "fork")
+            {
+                procs.Add(s.Args[0].Text!);
+            }
+            else if (s.Op == "exit")
+            {
+                procs.Remove(s.Subject!);
+            }
+        }
+
+        return TeardownFor(body.Any(s => s.Op is "inject fail_page_alloc" or "inject failslab"), procs,
+            body.Any(s => s.Bind == "mc0")).ToList();
+    }
+
+    private static IEnumerable<CheckStep> TeardownFor(bool injected, IEnumerable<string> procs, bool memcg)
+    {
+        if (injected)
         {
             yield return new CheckStep(null, null, "inject off", [], "ok") { Teardown = true };
         }
 
-        foreach (var p in _procs.ToList())
+        foreach (var p in procs.ToList())
         {
-            yield return new CheckStep(p.Name, null, "exit", [], "ok") { Teardown = true };
+            yield return new CheckStep(p, null, "exit", [], "ok") { Teardown = true };
         }
 
         yield return new CheckStep(null, null, "stat free_pages", [], "fp0") { Teardown = true };
-        if (_hasMemcgStat)
+        if (memcg)
         {
             yield return new CheckStep(null, null, "stat memcg", [], "mc0") { Teardown = true };
         }

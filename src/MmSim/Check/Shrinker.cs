@@ -29,9 +29,13 @@ internal sealed class Shrinker
     /// <summary>Candidates kept.</summary>
     public int Accepted { get; private set; }
 
+    /// <summary>True when the violation happened in the teardown: candidates get their teardown rebuilt.</summary>
+    private bool _inTeardown;
+
     public (List<CheckStep> Steps, Violation Violation) Shrink(IReadOnlyList<CheckStep> steps, Violation violation)
     {
-        var cur = steps.Take(violation.Step + 1).ToList();
+        _inTeardown = steps[violation.Step].Teardown;
+        var cur = steps.Take(violation.Step + 1).Where(s => !s.Teardown).ToList();
         var v = violation;
         for (var round = 0; round < 8; round++)
         {
@@ -46,8 +50,12 @@ internal sealed class Shrinker
             }
         }
 
-        return (cur, v);
+        var full = Complete(cur);
+        return (full.Take(v.Step + 1).ToList(), v);
     }
+
+    private List<CheckStep> Complete(List<CheckStep> body) =>
+        _inTeardown ? [.. body, .. Generator.TeardownFor(body)] : body;
 
     private Violation? Test(List<CheckStep> candidate)
     {
@@ -57,7 +65,7 @@ internal sealed class Shrinker
         }
 
         Runs++;
-        var v = SequenceExecutor.Replay(_machineLine, _registry, candidate, out _);
+        var v = SequenceExecutor.Replay(_machineLine, _registry, Complete(candidate), out _);
         if (v is null || v.Kind != _kind)
         {
             return null;
@@ -87,7 +95,7 @@ internal sealed class Shrinker
                 var got = Test(cand);
                 if (got is not null)
                 {
-                    cur = cand.Take(got.Step + 1).ToList();
+                    cur = cand.Take(Math.Min(cand.Count, got.Step + 1)).ToList();
                     v = got;
                     n = Math.Max(n - 1, 2);
                     reduced = true;
@@ -152,7 +160,7 @@ internal sealed class Shrinker
             var got = Test(cand);
             if (got is not null)
             {
-                cur = cand.Take(got.Step + 1).ToList();
+                cur = cand.Take(Math.Min(cand.Count, got.Step + 1)).ToList();
                 v = got;
             }
         }
@@ -177,7 +185,7 @@ internal sealed class Shrinker
                         var got = Test(cand);
                         if (got is not null)
                         {
-                            cur = cand.Take(got.Step + 1).ToList();
+                            cur = cand.Take(Math.Min(cand.Count, got.Step + 1)).ToList();
                             v = got;
                             progress = true;
                             break;
