@@ -96,7 +96,8 @@ public sealed partial class BpfArena
     public override IEnumerable<string> ShowDetails()
     {
         yield return $"user_vm_start 0x{UserVmStart:x} user_vm_end 0x{UserVmEnd:x} kern_vm_start 0x{KernVmStart:x}";
-        yield return $"flags{(MapFlags & BpfF.BPF_F_SEGV_ON_FAULT) switch { 0 => "", _ => " segv_on_fault" }}{((MapFlags & BpfF.BPF_F_NO_USER_CONV) != 0 ? " no_user_conv" : "")} pages {NrPages} probe_faults {ProbeFaults}";
+        var flags = ((MapFlags & BpfF.BPF_F_SEGV_ON_FAULT) != 0 ? " segv_on_fault" : "") + ((MapFlags & BpfF.BPF_F_NO_USER_CONV) != 0 ? " no_user_conv" : "");
+        yield return $"flags mmapable{flags} pages {NrPages} probe_faults {ProbeFaults}";
         var ranges = AllocatedRanges().Select(r => r.First == r.Last ? $"{r.First}" : $"{r.First}-{r.Last}").ToList();
         yield return "allocated pgoff: " + (ranges.Count == 0 ? "none" : string.Join(",", ranges));
         foreach (var task in M.Tasks.All)
@@ -116,11 +117,11 @@ public sealed partial class BpfArena
                 var faulted = new List<string>();
                 foreach (var addr in mm.Pgd.Valid(vma.VmStart, vma.VmEnd))
                 {
-                    faulted.Add(((addr - vma.VmStart) >> K.PAGE_SHIFT).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    faulted.Add((vma.VmPgoff + ((addr - vma.VmStart) >> K.PAGE_SHIFT)).ToString(System.Globalization.CultureInfo.InvariantCulture));
                 }
 
                 var count = vma.VmPrivateData is ArenaVmaList vml ? vml.MmapCount : 0;
-                yield return $"vma {task.Comm} [{vma.VmStart:x}-{vma.VmEnd:x}) mmap_count {count} faulted: {(faulted.Count == 0 ? "none" : string.Join(",", faulted))}";
+                yield return $"vma {task.Comm} [{vma.VmStart:x}-{vma.VmEnd:x}) mmap_count {count} faulted pgoff: {(faulted.Count == 0 ? "none" : string.Join(",", faulted))}";
             }
         }
     }

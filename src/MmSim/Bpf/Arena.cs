@@ -153,20 +153,25 @@ public sealed partial class BpfArena : BpfMap
     public override long MapLookupElem(ReadOnlySpan<byte> key) => -(int)Errno.EINVAL;
 
     /// <summary>
-    /// The verifier's per-map check at program load (check_map_prog_compatibility / resolve_pseudo_ldimm64):
-    /// an arena whose user address is not set yet → -EINVAL ("arena's user address must be set via map_extra or
-    /// mmap()").
+    /// The verifier's arena rules when a program registers this map (6.12 verifier.c, used-map registration): a
+    /// second arena → -EBUSY ("Only one arena per program"); no JIT support → -EOPNOTSUPP; user address not set →
+    /// -EINVAL ("arena's user address must be set via map_extra or mmap()"). The CAP_BPF/CAP_PERFMON check (-EPERM)
+    /// is not modelled (every scenario process is privileged).
     /// </summary>
-    public override int CheckProgLoad() => UserVmStart == 0 ? -(int)Errno.EINVAL : 0;
-
-    /// <summary>
-    /// The verifier's "Only one arena per program" rule: -EBUSY when <paramref name="usedMaps"/> holds more than
-    /// one arena, else 0. For the program loader.
-    /// </summary>
-    public static int CheckOneArena(IEnumerable<BpfMap> usedMaps)
+    public override int CheckProgLoad(BpfProg prog)
     {
-        ArgumentNullException.ThrowIfNull(usedMaps);
-        return usedMaps.Count(m => m.MapType == BpfMapType.BPF_MAP_TYPE_ARENA) > 1 ? -(int)Errno.EBUSY : 0;
+        ArgumentNullException.ThrowIfNull(prog);
+        if (prog.Arena is not null)
+        {
+            return -(int)Errno.EBUSY;
+        }
+
+        if (Bpf.MapOpsOf(BpfMapType.BPF_MAP_TYPE_ARENA) is ArenaMapOps { JitSupportsArena: false })
+        {
+            return -(int)Errno.EOPNOTSUPP;
+        }
+
+        return UserVmStart == 0 ? -(int)Errno.EINVAL : 0;
     }
 
     /// <summary>Offsets allocated in the maple tree, as [first, last] ranges.</summary>

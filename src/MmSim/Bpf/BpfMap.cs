@@ -162,12 +162,6 @@ public abstract class BpfMap
     /// <summary>ops->map_mem_usage(map): bytes, as fdinfo's memlock shows.</summary>
     public abstract ulong MapMemUsage();
 
-    /// <summary>
-    /// A per-map check the program loader runs for every used map (the verifier's map checks); 0 or -errno. The
-    /// arena returns -EINVAL while its user address is unset. (Added by the arena work, issue 7.)
-    /// </summary>
-    public virtual int CheckProgLoad() => 0;
-
     /// <summary>The map's own consistency checks, run by the <c>bpf</c> invariant for every live map.</summary>
     public virtual void CheckInvariants(List<string> violations)
     {

@@ -82,7 +82,7 @@ public class ArenaTests
         Assert.Equal(0UL, a.UserVmStart);
         Assert.Equal(0L, a.PageCntMax);
         Assert.Equal(0UL, BpfArena.BpfArenaAllocPages(a, 0, 1, -1, 0)); // unbound: page_cnt_max 0
-        Assert.Equal(-(int)Errno.EINVAL, a.CheckProgLoad());
+        Assert.Equal(-(int)Errno.EINVAL, a.CheckProgLoad(new BpfProg(m.Bpf, 1)));
     }
 
     [Fact]

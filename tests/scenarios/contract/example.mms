@@ -1,5 +1,4 @@
 # The example of the language contract (docs/scenario-language.md), verbatim.
-# Pending: it runs once the process, bpf and arena layers implement these statements.
 spawn p
 p: m = map_create type=arena entries=16 flags=mmapable|segv_on_fault extra=0x100000000
 p: a = mmap addr=0x100000000 len=16p prot=rw flags=shared fd=m
