@@ -41,7 +41,7 @@ internal static class CheckCli
         output.Write(st.CoverageTable());
         if (st.InvalidSteps > 0)
         {
-            output.Write($"warning: {st.InvalidSteps} generated steps were invalid (a generator bug), first: {st.FirstInvalid}\n");
+            output.Write($"note: {st.InvalidSteps} generated steps were not valid statements where they stood (each stopped its sequence), first: {st.FirstInvalid}\n");
         }
 
         if (result.Failure is not { } f)
