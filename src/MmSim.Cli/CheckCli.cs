@@ -33,7 +33,18 @@ internal static class CheckCli
         err.Write($"mmsim check: kernel {opts.Profile.Name}, seed {opts.Seed}, shard {opts.ShardIndex}/{opts.ShardCount}, " +
             (options.MaxSteps is { } ms ? $"{ms} steps" : "") + (options.MaxSteps is not null && seconds is not null ? " or " : "") +
             (seconds is { } sec ? string.Create(CultureInfo.InvariantCulture, $"{sec}s") : "") + "\n");
-        var result = new Checker(opts).Run();
+        CheckResult result;
+        try
+        {
+            result = new Checker(opts).Run();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Exceptions of the simulated kernel are violations (caught per step); this is the checker's own bug.
+            err.Write($"mmsim check: internal error: {e}\n");
+            return ExitCodes.Internal;
+        }
+
         var elapsed = clock.Elapsed.TotalSeconds;
         var st = result.Stats;
         output.Write(string.Create(CultureInfo.InvariantCulture,
