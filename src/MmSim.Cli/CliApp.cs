@@ -3,6 +3,7 @@ using System.CommandLine.Invocation;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using MmSim.Check;
 using MmSim.Kernel;
 using MmSim.Scenario;
 
@@ -118,34 +119,68 @@ internal static class CliApp
     private static Command CheckCommand()
     {
         var kernel = new Option<string?>("--kernel") { Description = "Kernel profile (6.12.y, 6.12.0)", HelpName = "PROFILE" };
-        var seed = new Option<ulong?>("--seed") { Description = "Seed of the exploration", HelpName = "N" };
-        var steps = new Option<long?>("--steps") { Description = "Budget: number of steps", HelpName = "N" };
-        var time = new Option<double?>("--time") { Description = "Budget: seconds", HelpName = "SECONDS" };
+        var seed = new Option<ulong?>("--seed") { Description = "Seed of the exploration (default 0)", HelpName = "N" };
+        var steps = new Option<long?>("--steps") { Description = "Budget: number of checked steps", HelpName = "N" };
+        var time = new Option<double?>("--time") { Description = "Budget: seconds (default 60 when no budget is given)", HelpName = "SECONDS" };
         var outFile = new Option<string>("--out")
         {
             Description = "Where the shrunk counterexample is written",
             HelpName = "FILE",
             DefaultValueFactory = _ => "counterexample.mms",
         };
-        var shard = new Option<string?>("--shard") { Description = "Run shard I of N (I/N)", HelpName = "I/N" };
-        var cmd = new Command("check", "Random whole-system exploration with every invariant checked after every step (not implemented yet)")
+        var shard = new Option<string?>("--shard") { Description = "Run shard I of N (I/N, 0 <= I < N): sequences I, I+N, ...", HelpName = "I/N" };
+        var cmd = new Command("check", "Random whole-system exploration with every invariant checked after every step; exit 0 when the budget ran out with no violation, 1 with a shrunk counterexample written")
         {
             kernel, seed, steps, time, outFile, shard,
         };
         cmd.SetAction(parse =>
         {
             var err = parse.InvocationConfiguration.Error;
+            var output = parse.InvocationConfiguration.Output;
             var k = parse.GetValue(kernel);
-            if (k is not null && !KernelProfile.TryGet(k, out _))
+            var profile = KernelProfile.Default;
+            if (k is not null && !KernelProfile.TryGet(k, out profile))
             {
                 err.Write($"mmsim check: unknown kernel profile '{k}' (known: {string.Join(", ", KernelProfile.All.Select(p => p.Name))})\n");
                 return ExitCodes.Error;
             }
 
-            err.Write("mmsim check: not implemented yet (the random exploration arrives with issue 8)\n");
-            return ExitCodes.Error;
+            var (shardIndex, shardCount) = (0, 1);
+            if (parse.GetValue(shard) is { } sh && !TryParseShard(sh, out shardIndex, out shardCount))
+            {
+                err.Write($"mmsim check: --shard {sh}: expected I/N with 0 <= I < N\n");
+                return ExitCodes.Error;
+            }
+
+            var maxSteps = parse.GetValue(steps);
+            var seconds = parse.GetValue(time) ?? (maxSteps is null ? 60 : null);
+            if (maxSteps is < 0 || seconds is < 0 or double.NaN)
+            {
+                err.Write("mmsim check: budgets must not be negative\n");
+                return ExitCodes.Error;
+            }
+
+            return CheckCli.Run(new CheckOptions
+            {
+                Profile = profile,
+                Seed = parse.GetValue(seed) ?? 0,
+                MaxSteps = maxSteps,
+                ShardIndex = shardIndex,
+                ShardCount = shardCount,
+            }, seconds, parse.GetValue(outFile)!, output, err);
         });
         return cmd;
+    }
+
+    private static bool TryParseShard(string s, out int index, out int count)
+    {
+        index = 0;
+        count = 1;
+        var parts = s.Split('/');
+        return parts.Length == 2 &&
+            int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out index) &&
+            int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out count) &&
+            count >= 1 && index < count;
     }
 
     /// <summary>The console logger on stderr at the level of --log/--verbose; the null factory when neither is given.</summary>

@@ -108,7 +108,7 @@ public sealed partial class BpfSubsystem
     /// <summary>
     /// bpf_prog_load(), reduced to what MmSim needs: a program that uses the maps behind <paramref name="mapFds"/>
     /// (the verifier's used-map registration: EBADF / EINVAL for a non-map fd, E2BIG past MAX_USED_MAPS, then each
-    /// map's <see cref="BpfMap.CheckProgLoad"/>). The program fd (anon inode <c>bpf-prog</c>) or -errno; a failed
+    /// map's <see cref="BpfMap.CheckProgLoad(BpfProg)"/>). The program fd (anon inode <c>bpf-prog</c>) or -errno; a failed
     /// load keeps no reference.
     /// </summary>
     public long ProgLoad(TaskStruct task, IReadOnlyList<int> mapFds)

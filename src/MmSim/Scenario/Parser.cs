@@ -46,6 +46,15 @@ public sealed class Parser
         return p._file;
     }
 
+    /// <summary>
+    /// A parser that reads one line at a time, keeping its name table between lines: the checker uses it to run
+    /// generated statements on a live machine exactly as <c>mmsim run</c> would parse them in a file.
+    /// </summary>
+    public static Parser Incremental(string path, OpRegistry registry, DiagnosticBag diags) => new(path, registry, diags);
+
+    /// <summary>The statements parsed so far.</summary>
+    public ScenarioFile File => _file;
+
     private void ParseAll(string text)
     {
         if (text.Length > 0 && text[0] == '\uFEFF')
@@ -56,42 +65,52 @@ public sealed class Parser
         var lines = text.Split('\n');
         for (var i = 0; i < lines.Length; i++)
         {
-            var lineNo = i + 1;
-            var lineText = lines[i];
-            var lexed = Lexer.LexLine(lineText, lineNo, _diags);
-            if (lexed is null)
-            {
-                _sawStatement = true;
-                continue;
-            }
-
-            if (lexed.Narration is not null)
-            {
-                _file.Narrations.Add(new Narration(lineNo, lexed.Narration));
-            }
-
-            if (lexed.Tokens.Count == 0)
-            {
-                continue;
-            }
-
-            var lp = new LineParser(this, lineText, lexed.Tokens);
-            try
-            {
-                _file.Statements.Add(lp.ParseStatement());
-            }
-            catch (ParseError e)
-            {
-                _diags.Add(lineNo, e.Column, e.Message);
-                foreach (var (name, kind) in lp.Pending)
-                {
-                    // Names the line declared before its error stay declared: no cascade of "unknown name".
-                    _names.TryAdd(name, new NameInfo(kind, lineNo));
-                }
-            }
-
-            _sawStatement = true;
+            ParseLine(lines[i], i + 1);
         }
+    }
+
+    /// <summary>
+    /// Parse one line (numbered <paramref name="lineNo"/>): the statement it holds, or null for a blank, comment or
+    /// malformed line (its diagnostic is in the bag). The statement is also appended to <see cref="File"/>.
+    /// </summary>
+    public Statement? ParseLine(string lineText, int lineNo)
+    {
+        var lexed = Lexer.LexLine(lineText, lineNo, _diags);
+        if (lexed is null)
+        {
+            _sawStatement = true;
+            return null;
+        }
+
+        if (lexed.Narration is not null)
+        {
+            _file.Narrations.Add(new Narration(lineNo, lexed.Narration));
+        }
+
+        if (lexed.Tokens.Count == 0)
+        {
+            return null;
+        }
+
+        var lp = new LineParser(this, lineText, lexed.Tokens);
+        Statement? st = null;
+        try
+        {
+            st = lp.ParseStatement();
+            _file.Statements.Add(st);
+        }
+        catch (ParseError e)
+        {
+            _diags.Add(lineNo, e.Column, e.Message);
+            foreach (var (name, kind) in lp.Pending)
+            {
+                // Names the line declared before its error stay declared: no cascade of "unknown name".
+                _names.TryAdd(name, new NameInfo(kind, lineNo));
+            }
+        }
+
+        _sawStatement = true;
+        return st;
     }
 
     private bool IsReserved(string name) =>

@@ -116,8 +116,8 @@ public sealed class ScenarioRunner
         return new FileRun(this, file, diags).Run();
     }
 
-    /// <summary>One file's execution.</summary>
-    private sealed class FileRun
+    /// <summary>One file's execution (also one <see cref="ScenarioSession"/>, a step at a time).</summary>
+    internal sealed class FileRun
     {
         private readonly ScenarioRunner _r;
         private readonly ScenarioFile _file;
@@ -126,6 +126,21 @@ public sealed class ScenarioRunner
         private ScenarioState _state = null!;
         private int _steps;
         private int _narrated;
+
+        /// <summary>The last step's result (null when it did not run to a result).</summary>
+        public StepResult? LastResult { get; private set; }
+
+        /// <summary>The KASAN reports and WARNs of the last step.</summary>
+        public int LastKasan { get; private set; }
+
+        public int LastWarns { get; private set; }
+
+        /// <summary>The exception that escaped the last step's handler (an internal error), if any.</summary>
+        public Exception? LastException { get; private set; }
+
+        public ScenarioState State => _state;
+
+        public int FailedCount => _failed.Count;
 
         public FileRun(ScenarioRunner runner, ScenarioFile file, DiagnosticBag diags)
         {
@@ -195,6 +210,28 @@ public sealed class ScenarioRunner
             }
 
             return _failed.Count > 0 ? ExitCodes.Failed : ExitCodes.Ok;
+        }
+
+        /// <summary>Build the machine from the file's machine statement (a session's start).</summary>
+        public void Open() => _state = new ScenarioState(Path, BuildMachine(_file.Machine));
+
+        /// <summary>
+        /// Run one statement on the live state: the exit code it leaves the file with (<see cref="ExitCodes.Ok"/>,
+        /// <see cref="ExitCodes.Failed"/> when its expectation failed, or the code of the error that stopped it).
+        /// </summary>
+        public int Execute(Statement st)
+        {
+            var failed = _failed.Count;
+            try
+            {
+                RunStatement(st);
+            }
+            catch (StopException stop)
+            {
+                return stop.ExitCode;
+            }
+
+            return _failed.Count > failed ? ExitCodes.Failed : ExitCodes.Ok;
         }
 
         private void Narrate(int beforeLine)
@@ -281,6 +318,10 @@ public sealed class ScenarioRunner
         {
             ScenarioLog.Step(_state.Machine.Log.Scenario, Path, st.Line, st.Text);
             _steps++;
+            LastResult = null;
+            LastKasan = 0;
+            LastWarns = 0;
+            LastException = null;
             if (st.Schema.Name == "machine" && st.Scope == OpScope.Global)
             {
                 T.Step(Path, st, "", "ok");
@@ -348,8 +389,11 @@ public sealed class ScenarioRunner
                 result = StepResult.Sig(task.Signals[^1].Signo);
             }
 
-            var kasan = machine.Reports.Kasan.Skip(kasan0).ToList();
-            var warns = machine.Reports.Warnings.Skip(warn0).ToList();
+            List<KasanReport> kasan = machine.Reports.KasanCount == kasan0 ? [] : machine.Reports.Kasan.Skip(kasan0).ToList();
+            List<WarnReport> warns = machine.Reports.WarnCount == warn0 ? [] : machine.Reports.Warnings.Skip(warn0).ToList();
+            LastResult = result;
+            LastKasan = kasan.Count;
+            LastWarns = warns.Count;
             if (!TryExpected(st, out var expected))
             {
                 return;
@@ -588,6 +632,7 @@ public sealed class ScenarioRunner
 
         private StopException Internal(Statement st, Exception e)
         {
+            LastException = e;
             var d = new Diagnostic(Path, st.Line, st.OpColumn, $"internal error: {e.GetType().Name}: {e.Message}");
             var stop = Stop(st, d, ExitCodes.Internal, "internal error");
             _r._err.Write(e + "\n");

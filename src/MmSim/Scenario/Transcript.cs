@@ -47,11 +47,21 @@ public static class ValueFormat
 internal sealed class Transcript
 {
     private readonly TextWriter _out;
+    private readonly bool _enabled;
 
-    public Transcript(TextWriter output) => _out = output;
+    public Transcript(TextWriter output)
+    {
+        _out = output;
+        _enabled = !ReferenceEquals(output, TextWriter.Null);
+    }
 
     public void Step(string file, Statement st, string actual, string verdict)
     {
+        if (!_enabled)
+        {
+            return;
+        }
+
         var sb = new StringBuilder();
         sb.Append(file).Append(':').Append(st.Line).Append(": ").Append(st.Text).Append(" =>");
         if (actual.Length > 0)

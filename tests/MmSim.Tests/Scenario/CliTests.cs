@@ -86,15 +86,22 @@ public class CliTests
     }
 
     [Fact]
-    public void CheckIsAPlaceholder()
+    public void CheckRunsItsBudgetAndRejectsBadOptions()
     {
-        var (exit, output, err) = Cli("check", "--kernel", "6.12.0", "--seed", "1", "--steps", "100", "--time", "1.5", "--out", "x.mms", "--shard", "1/4");
-        Assert.Equal(ExitCodes.Error, exit);
-        Assert.Equal("", output);
-        Assert.Contains("not implemented yet", err, StringComparison.Ordinal);
+        var outFile = Path.Combine(Path.GetTempPath(), $"mmsim-check-{Environment.ProcessId}.mms");
+        var (exit, output, err) = Cli("check", "--seed", "1", "--steps", "300", "--time", "30", "--out", outFile, "--shard", "1/4");
+        Assert.Equal(ExitCodes.Ok, exit);
+        Assert.Contains("no violation", output, StringComparison.Ordinal);
+        Assert.Contains("steps/s", output, StringComparison.Ordinal);
+        Assert.Contains("  mmap: ", output, StringComparison.Ordinal);
+        Assert.Contains("kernel 6.12.y, seed 1, shard 1/4", err, StringComparison.Ordinal);
+        Assert.False(File.Exists(outFile));
         (exit, _, err) = Cli("check", "--kernel", "5.4");
         Assert.Equal(ExitCodes.Error, exit);
         Assert.Contains("unknown kernel profile '5.4'", err, StringComparison.Ordinal);
+        (exit, _, err) = Cli("check", "--shard", "4/4");
+        Assert.Equal(ExitCodes.Error, exit);
+        Assert.Contains("expected I/N", err, StringComparison.Ordinal);
     }
 
     [Fact]
