@@ -50,6 +50,11 @@ internal static class CheckCli
         output.Write(string.Create(CultureInfo.InvariantCulture,
             $"mmsim check: {st.Sequences} sequences, {st.Steps} steps in {elapsed:F1}s ({st.Steps / Math.Max(elapsed, 1e-9):F0} steps/s); coverage: {st.Outcomes.Count} ops, {st.OutcomePairs} op/outcome pairs\n"));
         output.Write(st.CoverageTable());
+        foreach (var (function, count) in st.KnownWarnings)
+        {
+            output.Write($"known kernel warning: WARN in {function} hit {count} times (the real kernel hits it from user space too; --strict counts it as a violation)\n");
+        }
+
         if (st.InvalidSteps > 0)
         {
             output.Write($"note: {st.InvalidSteps} generated steps were not valid statements where they stood (each stopped its sequence), first: {st.FirstInvalid}\n");

@@ -129,9 +129,10 @@ internal static class CliApp
             DefaultValueFactory = _ => "counterexample.mms",
         };
         var shard = new Option<string?>("--shard") { Description = "Run shard I of N (I/N, 0 <= I < N): sequences I, I+N, ...", HelpName = "I/N" };
+        var strict = new Option<bool>("--strict") { Description = "Count the kernel's own user-reachable WARNs (known per profile) as violations too" };
         var cmd = new Command("check", "Random whole-system exploration with every invariant checked after every step; exit 0 when the budget ran out with no violation, 1 with a shrunk counterexample written")
         {
-            kernel, seed, steps, time, outFile, shard,
+            kernel, seed, steps, time, outFile, shard, strict,
         };
         cmd.SetAction(parse =>
         {
@@ -167,6 +168,7 @@ internal static class CliApp
                 MaxSteps = maxSteps,
                 ShardIndex = shardIndex,
                 ShardCount = shardCount,
+                Strict = parse.GetValue(strict),
             }, seconds, parse.GetValue(outFile)!, output, err);
         });
         return cmd;

@@ -33,6 +33,13 @@ public sealed record CheckOptions
     /// <summary>Memory of each sequence's machine.</summary>
     public string Ram { get; init; } = "8M";
 
+    /// <summary>
+    /// Count every WARN as a violation, also the ones the real kernel of the profile hits from user space
+    /// (<see cref="KernelProfile.KnownUserReachableWarnings"/>); off, those are counted in
+    /// <see cref="CheckStats.KnownWarnings"/> and the sequence goes on.
+    /// </summary>
+    public bool Strict { get; init; }
+
     /// <summary>Check machine.Invariants after every step (off only to measure what the checking costs).</summary>
     public bool CheckInvariants { get; init; } = true;
 
@@ -76,6 +83,13 @@ public sealed class CheckStats
 
         d[outcome] = d.GetValueOrDefault(outcome) + 1;
     }
+
+    /// <summary>Known kernel warnings hit (function → count): WARNs the real kernel also hits from user space.</summary>
+    public IReadOnlyDictionary<string, long> KnownWarnings => _known;
+
+    private readonly SortedDictionary<string, long> _known = new(StringComparer.Ordinal);
+
+    internal void CountKnownWarning(string function) => _known[function] = _known.GetValueOrDefault(function) + 1;
 
     /// <summary>Distinct (operation, outcome) pairs seen.</summary>
     public int OutcomePairs => _outcomes.Values.Sum(d => d.Count);
@@ -154,7 +168,7 @@ public sealed class Checker
         stats ??= new CheckStats();
         var rng = CheckRandom.ForSequence(_o.Seed, index);
         var gen = new Generator(rng, _o.Registry);
-        var ex = new SequenceExecutor(_o.MachineLine, _o.Registry, _o.CheckInvariants);
+        var ex = new SequenceExecutor(_o.MachineLine, _o.Registry, _o.CheckInvariants) { Strict = _o.Strict };
         var steps = new List<CheckStep>();
         var length = rng.Range(4, Math.Max(4, _o.MaxLength));
 
@@ -165,6 +179,11 @@ public sealed class Checker
             var verdict = ex.Run(s, steps.Count - 1, out var v);
             var r = ex.Last!;
             stats.Count(s.Op, Outcome(r));
+            if (ex.LastWarnKnown)
+            {
+                stats.CountKnownWarning(ex.Machine.Reports.Warnings[^1].Function);
+            }
+
             if (verdict == StepVerdict.Invalid)
             {
                 stats.InvalidSteps++;
@@ -247,7 +266,7 @@ public sealed class Checker
         var runs = 0;
         if (_o.Shrink)
         {
-            var shrinker = new Shrinker(_o.MachineLine, _o.Registry, v.Kind);
+            var shrinker = new Shrinker(_o.MachineLine, _o.Registry, v.Kind, strict: _o.Strict);
             (shrunk, sv) = shrinker.Shrink(steps, v);
             runs = shrinker.Runs;
         }

@@ -39,6 +39,12 @@ internal static class Counterexample
             }
 
             var r = ex.Last!;
+            if (r.Warns > 0 && r.Kasan == 0 && ex.LastWarnKnown)
+            {
+                list.Add("WARN");      // a known kernel warning (KernelProfile.KnownUserReachableWarnings)
+                continue;
+            }
+
             list.Add(r.Result?.Kind switch
             {
                 StepKind.Errno => r.Result.Errno.ToString(),

@@ -49,6 +49,12 @@ internal sealed class SequenceExecutor
     /// <summary>The last step's outcome.</summary>
     public SessionStep? Last { get; private set; }
 
+    /// <summary>Treat every WARN as a violation, the profile's known kernel warnings included (<c>--strict</c>).</summary>
+    public bool Strict { get; init; }
+
+    /// <summary>Whether the last step hit only warnings the real kernel also hits (KernelProfile.KnownUserReachableWarnings).</summary>
+    public bool LastWarnKnown { get; private set; }
+
     public StepVerdict Run(CheckStep step, int index, out Violation? violation)
     {
         violation = null;
@@ -80,14 +86,20 @@ internal sealed class SequenceExecutor
             return StepVerdict.Violation;
         }
 
+        LastWarnKnown = false;
         if (r.Warns > 0)
         {
             var w = m.Reports.Warnings[warn0];
-            violation = new Violation($"WARN in {w.Function}", w.ToString(), index);
-            return StepVerdict.Violation;
+            if (Strict || step.Expect != "any" || !OnlyKnownWarnings(m, warn0))
+            {
+                violation = new Violation($"WARN in {w.Function}", w.ToString(), index);
+                return StepVerdict.Violation;
+            }
+
+            LastWarnKnown = true;
         }
 
-        if (r.Status == SessionStatus.Failed)
+        if (r.Status == SessionStatus.Failed && !LastWarnKnown)
         {
             var what = step.Teardown ? "leak" : "expectation";
             violation = new Violation($"{what}: {step.Op} => {step.Expect}", $"{step.Statement} returned {ValueFormat.Result(r.Result!)}, expected {step.Expect}", index);
@@ -131,6 +143,21 @@ internal sealed class SequenceExecutor
         return StepVerdict.Ok;
     }
 
+    // Every warning since warn0 is one the real kernel of the profile hits from user space too.
+    private static bool OnlyKnownWarnings(Machine m, int warn0)
+    {
+        var known = m.Profile.KnownUserReachableWarnings;
+        for (var i = warn0; i < m.Reports.WarnCount; i++)
+        {
+            if (!known.Contains(m.Reports.Warnings[i].Function))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>
     /// Whether a call that failed with <paramref name="errno"/> must have left the state as it was. Linux's mprotect
     /// applies the change VMA by VMA and stops at the first hole or failure (what it changed stays changed), and an
@@ -141,10 +168,10 @@ internal sealed class SequenceExecutor
         op is not ("mprotect" or "mremap") && errno != Kernel.Errno.ENOMEM;
 
     /// <summary>Run a whole sequence from a fresh machine: the first violation, or null (also when a step is invalid).</summary>
-    public static Violation? Replay(string machineLine, OpRegistry registry, IReadOnlyList<CheckStep> steps, out bool invalid)
+    public static Violation? Replay(string machineLine, OpRegistry registry, IReadOnlyList<CheckStep> steps, out bool invalid, bool strict = false)
     {
         invalid = false;
-        var ex = new SequenceExecutor(machineLine, registry);
+        var ex = new SequenceExecutor(machineLine, registry) { Strict = strict };
         for (var i = 0; i < steps.Count; i++)
         {
             switch (ex.Run(steps[i], i, out var v))

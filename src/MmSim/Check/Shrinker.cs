@@ -11,16 +11,18 @@ namespace MmSim.Check;
 internal sealed class Shrinker
 {
     private readonly string _machineLine;
+    private readonly bool _strict;
     private readonly OpRegistry _registry;
     private readonly string _kind;
     private readonly int _maxRuns;
 
-    public Shrinker(string machineLine, OpRegistry registry, string kind, int maxRuns = 4000)
+    public Shrinker(string machineLine, OpRegistry registry, string kind, int maxRuns = 4000, bool strict = false)
     {
         _machineLine = machineLine;
         _registry = registry;
         _kind = kind;
         _maxRuns = maxRuns;
+        _strict = strict;
     }
 
     /// <summary>Candidates replayed.</summary>
@@ -65,7 +67,7 @@ internal sealed class Shrinker
         }
 
         Runs++;
-        var v = SequenceExecutor.Replay(_machineLine, _registry, Complete(candidate), out _);
+        var v = SequenceExecutor.Replay(_machineLine, _registry, Complete(candidate), out _, _strict);
         if (v is null || v.Kind != _kind)
         {
             return null;

@@ -29,6 +29,18 @@ public sealed class KernelProfile
     /// <summary>Stable fix 4fddde2a732d: arena VMAs carry an mremap callback that returns -EINVAL.</summary>
     public bool ArenaMremapRefuses { get; }
 
+    /// <summary>
+    /// Functions whose WARN_ON the real kernel of this profile also hits from user space (MmSim reproduces them, it
+    /// does not cause them). <c>mmsim check</c> counts them as known kernel warnings instead of violations unless it
+    /// runs with <c>--strict</c>; a scenario still has to expect them (<c>=&gt; WARN</c>). See docs/verification.md.
+    /// </summary>
+    public IReadOnlyList<string> KnownUserReachableWarnings { get; } =
+    [
+        // WARN_ON_ONCE(arena->user_vm_start): a second mmap of a bound arena without MAP_FIXED, when the 2*len
+        // area mm_get_unmapped_area() finds elsewhere straddles a 4 GiB boundary (arena.c, every 6.12 kernel).
+        "arena_get_unmapped_area",
+    ];
+
     /// <summary>Linux 6.12 LTS with its stable fixes (the default).</summary>
     public static KernelProfile V6_12_y { get; } = new("6.12.y",
         "Linux 6.12 LTS with its stable fixes: arena VMAs are VM_DONTCOPY, refuse to split and to be remapped", true);
