@@ -89,7 +89,8 @@ public sealed partial class BpfArena
             return 0;
         }
 
-        var pages = new long[pageCnt];
+        Span<long> pages = pageCnt <= 64 ? stackalloc long[64] : new long[pageCnt];
+        pages = pages[..(int)pageCnt];
         if (BpfMapAllocPages(pages) != 0)
         {
             return AllocOut(pgoff, pagesArray, uaddr, pageCnt);

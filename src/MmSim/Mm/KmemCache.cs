@@ -34,7 +34,7 @@ internal sealed class Slab
 
     public KmemCache Cache { get; }
 
-    public long Pfn { get; }
+    public long Pfn { get; private set; }
 
     public bool[] Live { get; }
 
@@ -48,6 +48,20 @@ internal sealed class Slab
     public SlabObject?[] Objects { get; }
 
     public int InUse { get; set; }
+
+    /// <summary>
+    /// Reuse this (discarded, empty) slab's host arrays for a new slab at <paramref name="pfn"/>: a cache whose only
+    /// slab empties and refills on every allocation then allocates no managed memory.
+    /// </summary>
+    public void Reset(long pfn)
+    {
+        Pfn = pfn;
+        Array.Clear(Live);
+        Array.Clear(Charged);
+        Array.Clear(Requested);
+        Array.Clear(Objects);
+        InUse = 0;
+    }
 
     /// <summary>Lowest free slot (slab freelists are LIFO in SLUB; lowest-first keeps runs readable).</summary>
     public int FirstFree()
@@ -102,6 +116,9 @@ public sealed class KmemCache
 
     /// <summary>Slabs with at least one free slot, in the order they became partial.</summary>
     internal List<Slab> Partial { get; } = [];
+
+    /// <summary>The host object of the last discarded slab, kept for the next new slab (no kernel state).</summary>
+    internal Slab? Spare { get; set; }
 
     public override string ToString() => Name;
 }

@@ -336,7 +336,17 @@ public sealed class SlabAllocator
                 return 0;
             }
 
-            slab = new Slab(cache, pfn);
+            if (cache.Spare is { } spare)
+            {
+                cache.Spare = null;
+                spare.Reset(pfn);
+                slab = spare;
+            }
+            else
+            {
+                slab = new Slab(cache, pfn);
+            }
+
             for (var i = 0L; i < 1L << cache.Order; i++)
             {
                 _pages.Frame(pfn + i).Flags |= PageFlags.Slab;
@@ -421,6 +431,7 @@ public sealed class SlabAllocator
             }
 
             _pages.PutPage(slab.Pfn, "discard_slab");
+            cache.Spare = slab;
         }
     }
 

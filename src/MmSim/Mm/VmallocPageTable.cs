@@ -12,8 +12,12 @@ internal sealed class VmallocPageTable
     private const int PtrsPerPte = 512;
     private const int PmdShift = K.PAGE_SHIFT + 9;
 
+    // Emptied PTE pages kept for reuse (host memory only: an empty PTE page is indistinguishable from none).
+    private const int MaxSparePtePages = 16;
+
     // PMD index -> PTE page; an entry holds pfn + 1 (0 is pte_none).
     private readonly Dictionary<ulong, PtePage> _ptePages = [];
+    private readonly Stack<PtePage> _spare = new(MaxSparePtePages);
 
     /// <summary>Present PTEs.</summary>
     public long NrMapped { get; private set; }
@@ -41,7 +45,7 @@ internal sealed class VmallocPageTable
         var key = addr >> PmdShift;
         if (!_ptePages.TryGetValue(key, out var p))
         {
-            p = new PtePage();
+            p = _spare.Count > 0 ? _spare.Pop() : new PtePage();
             _ptePages.Add(key, p);
         }
 
@@ -74,7 +78,7 @@ internal sealed class VmallocPageTable
             NrMapped--;
             if (--p.Present == 0)
             {
-                _ptePages.Remove(key);
+                Drop(key, p);
             }
         }
 
@@ -171,7 +175,17 @@ internal sealed class VmallocPageTable
 
         if (p.Present == 0)
         {
-            _ptePages.Remove(key);
+            Drop(key, p);
+        }
+    }
+
+    // An emptied PTE page (every entry is pte_none again) leaves the table; a few are kept for the next mapping.
+    private void Drop(ulong key, PtePage p)
+    {
+        _ptePages.Remove(key);
+        if (_spare.Count < MaxSparePtePages)
+        {
+            _spare.Push(p);
         }
     }
 

@@ -32,8 +32,10 @@ public sealed partial class VmallocAllocator
         {
             var addr = start + ((ulong)i << K.PAGE_SHIFT);
             var pfn = pages[i];
-            if (_reports.WarnOn(_pt.Lookup(addr) >= 0, "vmap_pages_pte_range", $"WARN_ON(!pte_none(...)) at 0x{addr:x}"))
+            // The messages are formatted only when the WARN fires: this is the arena's per-fault path.
+            if (_pt.Lookup(addr) >= 0)
             {
+                _reports.WarnOn(true, "vmap_pages_pte_range", $"WARN_ON(!pte_none(...)) at 0x{addr:x}");
                 return -(int)Errno.EBUSY;
             }
 
@@ -42,8 +44,9 @@ public sealed partial class VmallocAllocator
                 return -(int)Errno.ENOMEM;
             }
 
-            if (_reports.WarnOn(!_pages.IsValidPfn(pfn), "vmap_pages_pte_range", $"WARN_ON(!pfn_valid(0x{pfn:x}))"))
+            if (!_pages.IsValidPfn(pfn))
             {
+                _reports.WarnOn(true, "vmap_pages_pte_range", $"WARN_ON(!pfn_valid(0x{pfn:x}))");
                 return -(int)Errno.EINVAL;
             }
 
