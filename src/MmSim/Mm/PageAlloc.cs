@@ -559,11 +559,15 @@ public sealed class PageAllocator
         }
     }
 
+    // CheckInvariants' per-frame scratch, reused across checks.
+    private bool[]? _checkScratch;
+
     /// <summary>Invariants of the free lists and frame metadata.</summary>
     internal void CheckInvariants(List<string> violations)
     {
         long free = 0;
-        var inFreeBlock = new bool[TotalPages];
+        var inFreeBlock = _checkScratch ??= new bool[TotalPages];
+        Array.Clear(inFreeBlock);
         for (var o = 0; o < K.NR_PAGE_ORDERS; o++)
         {
             foreach (var idx in _freeArea[o].SetBits())
