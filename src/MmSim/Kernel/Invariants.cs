@@ -8,6 +8,9 @@ public sealed class InvariantRegistry
 {
     private readonly List<(string Name, Action<List<string>> Check)> _checks = [];
 
+    // CheckAll's per-check buffer, reused across calls.
+    private readonly List<string> _scratch = [];
+
     public IEnumerable<string> Names => _checks.Select(c => c.Name);
 
     public void Register(string name, Action<List<string>> check) => _checks.Add((name, check));
@@ -16,7 +19,7 @@ public sealed class InvariantRegistry
     public List<string> CheckAll()
     {
         var violations = new List<string>();
-        var scratch = new List<string>();
+        var scratch = _scratch;
         foreach (var (name, check) in _checks)
         {
             scratch.Clear();
@@ -27,6 +30,7 @@ public sealed class InvariantRegistry
             }
         }
 
+        scratch.Clear();
         return violations;
     }
 }

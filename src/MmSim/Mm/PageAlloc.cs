@@ -559,11 +559,34 @@ public sealed class PageAllocator
         }
     }
 
+    // CheckInvariants' per-frame scratch, reused across checks.
+    private bool[]? _checkScratch;
+
+    // Mark [pfn, pfn + n) free in one go when it lies in range and none of it is marked yet; false: the caller
+    // marks frame by frame and reports each frame marked twice (or fails on a range beyond the frames, as before).
+    private static bool MarkFree(bool[] marks, long pfn, long n)
+    {
+        if (pfn < 0 || pfn + n > marks.Length)
+        {
+            return false;
+        }
+
+        var span = marks.AsSpan((int)pfn, (int)n);
+        if (span.Contains(true))
+        {
+            return false;
+        }
+
+        span.Fill(true);
+        return true;
+    }
+
     /// <summary>Invariants of the free lists and frame metadata.</summary>
     internal void CheckInvariants(List<string> violations)
     {
         long free = 0;
-        var inFreeBlock = new bool[TotalPages];
+        var inFreeBlock = _checkScratch ??= new bool[TotalPages];
+        Array.Clear(inFreeBlock);
         for (var o = 0; o < K.NR_PAGE_ORDERS; o++)
         {
             foreach (var idx in _freeArea[o].SetBits())
@@ -581,14 +604,17 @@ public sealed class PageAllocator
                     violations.Add($"free block pfn 0x{pfn:x} is not aligned to order {o}");
                 }
 
-                for (var i = 0L; i < 1L << o; i++)
+                if (!MarkFree(inFreeBlock, pfn, 1L << o))
                 {
-                    if (inFreeBlock[pfn + i])
+                    for (var i = 0L; i < 1L << o; i++)
                     {
-                        violations.Add($"pfn 0x{pfn + i:x} is in two free blocks");
-                    }
+                        if (inFreeBlock[pfn + i])
+                        {
+                            violations.Add($"pfn 0x{pfn + i:x} is in two free blocks");
+                        }
 
-                    inFreeBlock[pfn + i] = true;
+                        inFreeBlock[pfn + i] = true;
+                    }
                 }
 
                 var buddy = pfn ^ (1L << o);
@@ -623,14 +649,17 @@ public sealed class PageAllocator
                     violations.Add($"pcp block pfn 0x{pfn:x} is marked PageBuddy");
                 }
 
-                for (var j = 0L; j < 1L << o; j++)
+                if (!MarkFree(inFreeBlock, pfn, 1L << o))
                 {
-                    if (inFreeBlock[pfn + j])
+                    for (var j = 0L; j < 1L << o; j++)
                     {
-                        violations.Add($"pfn 0x{pfn + j:x} is on a pcp list and free elsewhere");
-                    }
+                        if (inFreeBlock[pfn + j])
+                        {
+                            violations.Add($"pfn 0x{pfn + j:x} is on a pcp list and free elsewhere");
+                        }
 
-                    inFreeBlock[pfn + j] = true;
+                        inFreeBlock[pfn + j] = true;
+                    }
                 }
             }
         }

@@ -10,11 +10,16 @@ namespace MmSim.Vm;
 /// </summary>
 internal static class VmInvariants
 {
-    public static Action<List<string>> Check(Machine machine) => v => CheckAll(machine, v);
-
-    private static void CheckAll(Machine machine, List<string> v)
+    public static Action<List<string>> Check(Machine machine)
     {
-        var ptes = new Dictionary<long, int>();
+        // PTEs per pfn, reused across checks of this machine (cleared before each).
+        var ptes = new int[machine.PageAlloc.TotalPages];
+        return v => CheckAll(machine, v, ptes);
+    }
+
+    private static void CheckAll(Machine machine, List<string> v, int[] ptes)
+    {
+        Array.Clear(ptes);
         var fileRefs = new Dictionary<VfsFile, long>(ReferenceEqualityComparer.Instance);
         foreach (var task in machine.Tasks.All)
         {
@@ -52,7 +57,7 @@ internal static class VmInvariants
         }
     }
 
-    private static void CheckMm(Machine machine, TaskStruct task, MmStruct mm, List<string> v, Dictionary<long, int> ptes,
+    private static void CheckMm(Machine machine, TaskStruct task, MmStruct mm, List<string> v, int[] ptes,
         Dictionary<VfsFile, long> fileRefs)
     {
         ulong prevEnd = 0;
@@ -61,7 +66,7 @@ internal static class VmInvariants
         foreach (var (first, last, vma) in mm.MmMt.Ranges())
         {
             count++;
-            var name = $"{task}: vma [{vma.VmStart:x}-{vma.VmEnd:x})";
+            var name = new VmaName(task, vma);
             if (vma.Freed)
             {
                 v.Add($"{name} in the tree was freed");
@@ -139,15 +144,21 @@ internal static class VmInvariants
                     continue;
                 }
 
-                ptes[pte.Pfn] = ptes.GetValueOrDefault(pte.Pfn) + 1;
+                ptes[pte.Pfn]++;
             }
         }
     }
 
-    private static void CheckPages(PageAllocator pa, List<string> v, Dictionary<long, int> ptes)
+    private static void CheckPages(PageAllocator pa, List<string> v, int[] ptes)
     {
-        foreach (var (pfn, n) in ptes.OrderBy(p => p.Key))
+        for (long pfn = 0; pfn < pa.TotalPages; pfn++)
         {
+            var n = ptes[pfn];
+            if (n == 0)
+            {
+                continue;
+            }
+
             ref var f = ref pa.Frame(pfn);
             if (f.Has(PageFlags.Buddy) || pa.PageRefCount(pfn) <= 0)
             {
@@ -169,10 +180,16 @@ internal static class VmInvariants
 
         for (long pfn = 0; pfn < pa.TotalPages; pfn++)
         {
-            if (pa.Frame(pfn).Mapcount != 0 && !ptes.ContainsKey(pfn))
+            if (pa.Frame(pfn).Mapcount != 0 && ptes[pfn] == 0)
             {
                 v.Add($"pfn {pfn:x} has mapcount {pa.Frame(pfn).Mapcount} but no PTE maps it");
             }
         }
+    }
+
+    // A VMA's name in a violation, formatted only when a violation is reported.
+    private readonly struct VmaName(TaskStruct task, VmArea vma)
+    {
+        public override string ToString() => $"{task}: vma [{vma.VmStart:x}-{vma.VmEnd:x})";
     }
 }
