@@ -58,6 +58,7 @@ internal sealed class SequenceExecutor
     public StepVerdict Run(CheckStep step, int index, out Violation? violation)
     {
         violation = null;
+        LastWarnKnown = false;
         var m = _session.Machine;
         var free0 = m.PageAlloc.NrFreePages;
         var subject = step.Subject is null ? null : _session.ObjectOf(step.Subject) as TaskStruct;
@@ -86,7 +87,6 @@ internal sealed class SequenceExecutor
             return StepVerdict.Violation;
         }
 
-        LastWarnKnown = false;
         if (r.Warns > 0)
         {
             var w = m.Reports.Warnings[warn0];
