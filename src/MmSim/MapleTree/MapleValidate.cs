@@ -63,7 +63,8 @@ public sealed partial class MapleTree<T>
             errors.Add("root node has a parent");
         }
 
-        var st = new ValidateState();
+        var st = _validateState ??= new ValidateState();
+        st.Reset();
         ValidateNode(_root, 0, ulong.MaxValue, 0, NoNode, 0, errors, st);
         if (st.Nodes != NodeCount)
         {
@@ -78,6 +79,9 @@ public sealed partial class MapleTree<T>
         return errors;
     }
 
+    // Reused across calls: mt_validate runs after every checked step of `mmsim check`.
+    private ValidateState? _validateState;
+
     private sealed class ValidateState
     {
         public int Nodes;
@@ -86,6 +90,23 @@ public sealed partial class MapleTree<T>
         public bool HavePrev;
         public int LeafIndex;
         public readonly HashSet<ulong> Objs = [];
+
+        public void Reset()
+        {
+            Nodes = 0;
+            NonNull = 0;
+            PrevNull = false;
+            HavePrev = false;
+            LeafIndex = 0;
+            Objs.Clear();
+        }
+    }
+
+    /// <summary>Where a violation is, formatted only when one is reported.</summary>
+    private readonly record struct NodeWhere(int H, ulong Min, ulong Max, int Depth)
+    {
+        public override string ToString() =>
+            string.Create(CultureInfo.InvariantCulture, $"{(H < 0 ? "leaf" : "node")} {(H < 0 ? ~H : H)} [{Min:x}, {Max:x}] depth {Depth}");
     }
 
     /// <summary>Validate the subtree at <paramref name="h"/>; returns its largest NULL run.</summary>
@@ -93,8 +114,7 @@ public sealed partial class MapleTree<T>
         ValidateState st)
     {
         st.Nodes++;
-        var name = IsLeaf(h) ? $"leaf {~h}" : $"node {h}";
-        var where = $"{name} [{min:x}, {max:x}] depth {depth}";
+        var where = new NodeWhere(h, min, max, depth);
         var count = NodeCountOf(h);
         if (count == 0)
         {
@@ -207,7 +227,7 @@ public sealed partial class MapleTree<T>
         return maxGap;
     }
 
-    private ulong ValidateLeaf(int h, ulong min, ulong max, string where, List<string> errors, ValidateState st)
+    private ulong ValidateLeaf(int h, ulong min, ulong max, NodeWhere where, List<string> errors, ValidateState st)
     {
         ref var l = ref Lf(h);
         ulong maxGap = 0;
