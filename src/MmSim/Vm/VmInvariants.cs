@@ -8,7 +8,7 @@ namespace MmSim.Vm;
 /// sorted, disjoint, page-aligned, non-empty and agreeing with the VMAs; map_count and total_vm; every PTE inside a
 /// VMA; page mapcounts and references equal to the PTEs that map them (plus other holders); file references.
 /// </summary>
-internal static class VmInvariants
+internal static partial class VmInvariants
 {
     public static Action<List<string>> Check(Machine machine)
     {
