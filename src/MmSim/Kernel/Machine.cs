@@ -24,7 +24,7 @@ public sealed class Machine
         PageAlloc = new PageAllocator(frames, Memcg, FaultInject, Reports, Log.Mm, config.Cpus);
         Invariants.Register("page_alloc", PageAlloc.CheckInvariants, PageAlloc.InvariantsHold);
         Slab = new SlabAllocator(PageAlloc, Memcg, FaultInject, Reports, Log.Mm, config.Cpus);
-        Invariants.Register("slab", Slab.CheckInvariants);
+        Invariants.Register("slab", Slab.CheckInvariants, Slab.InvariantsHold);
         Kasan = new Kasan(Reports);
         KernelMem = new KernelMemory(PageAlloc, Slab, Reports);
         Vmalloc = new VmallocAllocator(PageAlloc, Slab, Kasan, Reports, Log.Mm, config.Cpus);

@@ -163,17 +163,47 @@ public class QuickInvariantTests(ITestOutputHelper output)
                 }
 
             default:
-                {
-                    var caches = m.Slab.Caches.Where(c => c.ActiveObjects > 0).ToList();
-                    if (caches.Count == 0)
-                    {
-                        return null;
-                    }
+                return CorruptSlab(m, r);
+        }
+    }
 
-                    var c = caches[r.Next(caches.Count)];
-                    c.ActiveObjects++;
-                    return () => c.ActiveObjects--;
+    private static Action? CorruptSlab(Machine m, Random r)
+    {
+        var caches = m.Slab.Caches.Where(c => c.ActiveObjects > 0).ToList();
+        if (caches.Count == 0)
+        {
+            return null;
+        }
+
+        var c = caches[r.Next(caches.Count)];
+        switch (r.Next(4))
+        {
+            case 0:
+                c.ActiveObjects++;
+                return () => c.ActiveObjects--;
+            case 1 when c.Partial.Count > 0:
+                {
+                    // A partial slab off its list.
+                    var slab = c.Partial[0];
+                    c.Partial.RemoveAt(0);
+                    return () => c.Partial.Insert(0, slab);
                 }
+
+            case 2 when c.Partial.Count > 0:
+                // A slab listed twice.
+                c.Partial.Add(c.Partial[0]);
+                return () => c.Partial.RemoveAt(c.Partial.Count - 1);
+            case 3 when c.Partial.Count > 0:
+                {
+                    // A slot freed or taken behind the slab's back.
+                    var live = c.Partial[0].Live;
+                    var i = r.Next(live.Length);
+                    live[i] = !live[i];
+                    return () => live[i] = !live[i];
+                }
+
+            default:
+                return null;
         }
     }
 
