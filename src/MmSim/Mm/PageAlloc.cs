@@ -581,7 +581,7 @@ public sealed partial class PageAllocator
         return true;
     }
 
-    /// <summary>Invariants of the free lists and frame metadata.</summary>
+    /// <summary>Invariants of the free lists and frame metadata (quick path: PageAllocInvariants.cs; keep both in step).</summary>
     internal void CheckInvariants(List<string> violations)
     {
         long free = 0;

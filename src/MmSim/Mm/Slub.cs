@@ -501,7 +501,7 @@ public sealed partial class SlabAllocator
         return true;
     }
 
-    /// <summary>Slab invariants: counts agree with the slots, every slab page is flagged and referenced.</summary>
+    /// <summary>Slab invariants: counts agree with the slots, every slab page is flagged and referenced (quick path: SlubInvariantsQuick.cs; keep both in step).</summary>
     internal void CheckInvariants(List<string> violations)
     {
         long pages = 0;

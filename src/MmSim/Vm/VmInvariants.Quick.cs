@@ -13,7 +13,11 @@ internal static partial class VmInvariants
     /// only the frames some PTE maps are inspected, and the rest are known unmapped when the frames with a mapcount
     /// are exactly those (<see cref="FrameScan.CountAny"/>). Keep it in step with the full check.
     /// </summary>
-    public static Func<bool> Quick(Machine machine) => new QuickCheck(machine).Holds;
+    public static Func<bool> Quick(Machine machine)
+    {
+        QuickCheck? q = null; // its scratch is allocated on first use: a machine that is never checked pays nothing
+        return () => (q ??= new QuickCheck(machine)).Holds();
+    }
 
     private sealed class QuickCheck(Machine machine)
     {
