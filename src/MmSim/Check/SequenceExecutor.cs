@@ -108,7 +108,7 @@ internal sealed class SequenceExecutor
 
         if (_checkInvariants)
         {
-            var v = m.CheckInvariants();
+            var v = m.Invariants.CheckAllQuick();
             if (v.Count > 0)
             {
                 var colon = v[0].IndexOf(':', StringComparison.Ordinal);

@@ -3,25 +3,48 @@ namespace MmSim.Kernel;
 /// <summary>
 /// The registry of invariant checks. Each subsystem registers its checks when the machine is built; the
 /// scenario <c>check</c> statement and <c>mmsim check</c> run them all. A check appends one line per violation.
+/// A check may come with a quick path: a cheaper test that returns true only when the check would report nothing
+/// (a conservative pre-check, never a substitute). <see cref="CheckAllQuick"/> runs the full check only where the
+/// quick path cannot vouch for the state, so it reports exactly what <see cref="CheckAll"/> reports.
 /// </summary>
 public sealed class InvariantRegistry
 {
-    private readonly List<(string Name, Action<List<string>> Check)> _checks = [];
+    private readonly List<(string Name, Action<List<string>> Check, Func<bool>? Quick)> _checks = [];
 
-    // CheckAll's per-check buffer, reused across calls.
+    // The per-check buffer, reused across calls.
     private readonly List<string> _scratch = [];
 
     public IEnumerable<string> Names => _checks.Select(c => c.Name);
 
-    public void Register(string name, Action<List<string>> check) => _checks.Add((name, check));
+    public void Register(string name, Action<List<string>> check) => _checks.Add((name, check, null));
 
-    /// <summary>Runs every check; returns the violations, each prefixed with its check's name.</summary>
-    public List<string> CheckAll()
+    /// <summary>
+    /// Register a check with a quick path: <paramref name="quick"/> must return true only when
+    /// <paramref name="check"/> would append nothing (when in doubt, false: the full check then runs).
+    /// </summary>
+    public void Register(string name, Action<List<string>> check, Func<bool> quick) => _checks.Add((name, check, quick));
+
+    /// <summary>Runs every full check; returns the violations, each prefixed with its check's name.</summary>
+    public List<string> CheckAll() => Run(quick: false);
+
+    /// <summary>
+    /// The same violations as <see cref="CheckAll"/>, cheaper: a check whose quick path vouches for the state is
+    /// not run. <c>mmsim check</c> calls this after every step; the scenario <c>check</c> statement calls
+    /// <see cref="CheckAll"/>.
+    /// </summary>
+    public List<string> CheckAllQuick() => Run(quick: true);
+
+    private List<string> Run(bool quick)
     {
         var violations = new List<string>();
         var scratch = _scratch;
-        foreach (var (name, check) in _checks)
+        foreach (var (name, check, q) in _checks)
         {
+            if (quick && q is not null && q())
+            {
+                continue;
+            }
+
             scratch.Clear();
             check(scratch);
             foreach (var v in scratch)

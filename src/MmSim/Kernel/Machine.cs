@@ -22,14 +22,14 @@ public sealed class Machine
         FaultInject = new FaultInjection(Random, Log.Mm);
         var frames = (long)(config.RamBytes >> K.PAGE_SHIFT);
         PageAlloc = new PageAllocator(frames, Memcg, FaultInject, Reports, Log.Mm, config.Cpus);
-        Invariants.Register("page_alloc", PageAlloc.CheckInvariants);
+        Invariants.Register("page_alloc", PageAlloc.CheckInvariants, PageAlloc.InvariantsHold);
         Slab = new SlabAllocator(PageAlloc, Memcg, FaultInject, Reports, Log.Mm, config.Cpus);
-        Invariants.Register("slab", Slab.CheckInvariants);
+        Invariants.Register("slab", Slab.CheckInvariants, Slab.InvariantsHold);
         Kasan = new Kasan(Reports);
         KernelMem = new KernelMemory(PageAlloc, Slab, Reports);
         Vmalloc = new VmallocAllocator(PageAlloc, Slab, Kasan, Reports, Log.Mm, config.Cpus);
         KernelMem.VmallocToPfn = Vmalloc.VmallocToPfn;
-        Invariants.Register("vmalloc", Vmalloc.CheckInvariants);
+        Invariants.Register("vmalloc", Vmalloc.CheckInvariants, Vmalloc.InvariantsHold);
         BpfMapArea = new BpfMapArea(Vmalloc, Slab);
         AddMeminfo("Slab", () => (ulong)Slab.SlabPages << (K.PAGE_SHIFT - 10));
         AddMeminfo("SUnreclaim", () => (ulong)Slab.SlabPages << (K.PAGE_SHIFT - 10));

@@ -90,6 +90,9 @@ internal sealed class FreeAreaBitmap
     /// <summary>Host bytes used by the bitmaps.</summary>
     public long HostBytes => 8L * (_l0.Length + _l1.Length + _l2.Length);
 
+    /// <summary>The bottom level: bit i of word i / 64 is block i (invariant checks read it a word at a time).</summary>
+    internal ReadOnlySpan<ulong> Words => _l0;
+
     /// <summary>Every set index in ascending order (for invariant checks, not hot paths).</summary>
     public IEnumerable<long> SetBits()
     {

@@ -49,6 +49,9 @@ internal sealed class Slab
 
     public int InUse { get; set; }
 
+    /// <summary>Scratch of the slab invariant's quick path (host only): the check that last saw this slab.</summary>
+    internal long CheckMark;
+
     /// <summary>
     /// Reuse this (discarded, empty) slab's host arrays for a new slab at <paramref name="pfn"/>: a cache whose only
     /// slab empties and refills on every allocation then allocates no managed memory.
@@ -116,6 +119,15 @@ public sealed class KmemCache
 
     /// <summary>Slabs with at least one free slot, in the order they became partial.</summary>
     internal List<Slab> Partial { get; } = [];
+
+    /// <summary>Scratch of the slab invariant's quick path (host only): the check that last counted this cache, and its counts.</summary>
+    internal long CheckMark;
+
+    internal long CheckLive;
+
+    internal long CheckSlabs;
+
+    internal long CheckPartial;
 
     /// <summary>The host object of the last discarded slab, kept for the next new slab (no kernel state).</summary>
     internal Slab? Spare { get; set; }

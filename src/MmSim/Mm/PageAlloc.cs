@@ -10,7 +10,7 @@ namespace MmSim.Mm;
 /// free. Page-frame metadata lives in one array of 8-byte <see cref="PageFrame"/> structs indexed by PFN.
 /// A PFN is a <c>long</c>; -1 plays the role of a NULL struct page pointer.
 /// </summary>
-public sealed class PageAllocator
+public sealed partial class PageAllocator
 {
     /// <summary>NULL.</summary>
     public const long NoPage = -1;
@@ -581,7 +581,7 @@ public sealed class PageAllocator
         return true;
     }
 
-    /// <summary>Invariants of the free lists and frame metadata.</summary>
+    /// <summary>Invariants of the free lists and frame metadata (quick path: PageAllocInvariants.cs; keep both in step).</summary>
     internal void CheckInvariants(List<string> violations)
     {
         long free = 0;

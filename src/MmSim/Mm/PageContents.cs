@@ -16,9 +16,13 @@ public sealed class PageContents
     private readonly byte[]?[]?[] _chunks;
     private readonly Stack<byte[]> _pool = new();
 
+    // One bit per frame, set while it holds a buffer: kept by Write and Clear, the only writers of a slot.
+    private readonly ulong[] _present;
+
     public PageContents(long frames)
     {
         _chunks = new byte[]?[(frames + ChunkMask) >> ChunkShift][];
+        _present = new ulong[(frames + 63) >> 6];
     }
 
     /// <summary>Frames that currently hold a materialized buffer.</summary>
@@ -47,6 +51,7 @@ public sealed class PageContents
         {
             slot = _pool.Count > 0 ? _pool.Pop() : new byte[K.PAGE_SIZE];
             Materialized++;
+            _present[pfn >> 6] |= 1UL << (int)(pfn & 63);
         }
 
         return slot;
@@ -75,6 +80,22 @@ public sealed class PageContents
 
         slot = null;
         Materialized--;
+        _present[pfn >> 6] &= ~(1UL << (int)(pfn & 63));
+    }
+
+    /// <summary>Whether a frame whose bit is set in <paramref name="frames"/> (bit i of word i / 64: pfn i) holds a buffer.</summary>
+    internal bool AnyBufferIn(ReadOnlySpan<ulong> frames)
+    {
+        var n = Math.Min(frames.Length, _present.Length);
+        for (var w = 0; w < n; w++)
+        {
+            if ((frames[w] & _present[w]) != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>copy_highpage(): copy one frame's bytes to another without materializing zero pages.</summary>

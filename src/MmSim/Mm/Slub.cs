@@ -11,7 +11,7 @@ namespace MmSim.Mm;
 /// allocations; an empty slab goes back to the page allocator at once, so free page counts are exact.
 /// Objects are addressed in the direct map (PAGE_OFFSET + pfn * PAGE_SIZE + offset).
 /// </summary>
-public sealed class SlabAllocator
+public sealed partial class SlabAllocator
 {
     /// <summary>ZERO_SIZE_PTR: what kmalloc(0) returns.</summary>
     public const ulong ZERO_SIZE_PTR = 16;
@@ -501,7 +501,7 @@ public sealed class SlabAllocator
         return true;
     }
 
-    /// <summary>Slab invariants: counts agree with the slots, every slab page is flagged and referenced.</summary>
+    /// <summary>Slab invariants: counts agree with the slots, every slab page is flagged and referenced (quick path: SlubInvariantsQuick.cs; keep both in step).</summary>
     internal void CheckInvariants(List<string> violations)
     {
         long pages = 0;

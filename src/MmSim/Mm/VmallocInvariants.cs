@@ -10,6 +10,7 @@ public sealed partial class VmallocAllocator
     /// point back; guard pages and lazy ranges unmapped; every present PTE inside a busy area's usable range and
     /// backed by a live page, which for a VM_ALLOC area is its own page i, flagged PageFlags.Vmalloc; counters
     /// (busy, lazy, vmap_lazy_nr, nr_vmalloc_pages) agree with the areas and with the flagged frames.
+    /// Quick path: VmallocInvariantsQuick.cs; keep both in step.
     /// </summary>
     internal void CheckInvariants(List<string> violations)
     {

@@ -137,6 +137,65 @@ internal sealed class VmallocPageTable
         }
     }
 
+    /// <summary>
+    /// Present PTEs in [start, end), allocating nothing (invariant checks); with <paramref name="pages"/>,
+    /// <paramref name="allLive"/> says whether each maps a valid frame with a reference.
+    /// </summary>
+    internal long CountPresent(ulong start, ulong end, PageAllocator? pages, out bool allLive)
+    {
+        allLive = true;
+        if (end <= start || _ptePages.Count == 0)
+        {
+            return 0;
+        }
+
+        long n = 0;
+        var firstKey = start >> PmdShift;
+        var lastKey = (end - 1) >> PmdShift;
+        if (Sparse(firstKey, lastKey))
+        {
+            foreach (var (key, p) in _ptePages)
+            {
+                if (key >= firstKey && key <= lastKey)
+                {
+                    n += CountIn(key, p, start, end, pages, ref allLive);
+                }
+            }
+
+            return n;
+        }
+
+        for (var key = firstKey; key <= lastKey; key++)
+        {
+            if (_ptePages.TryGetValue(key, out var p))
+            {
+                n += CountIn(key, p, start, end, pages, ref allLive);
+            }
+        }
+
+        return n;
+    }
+
+    private static long CountIn(ulong key, PtePage p, ulong start, ulong end, PageAllocator? pages, ref bool allLive)
+    {
+        long n = 0;
+        var (first, last) = Span(key, start, end);
+        for (var i = first; i <= last; i++)
+        {
+            var e = p.Entries[i];
+            if (e != 0)
+            {
+                n++;
+                if (pages is not null && (!pages.IsValidPfn(e - 1) || pages.PageRefCount(e - 1) <= 0))
+                {
+                    allLive = false;
+                }
+            }
+        }
+
+        return n;
+    }
+
     // A range spanning many more 2 MiB blocks than there are PTE pages is walked through the table's keys.
     private bool Sparse(ulong firstKey, ulong lastKey) => lastKey - firstKey > (ulong)_ptePages.Count * 4;
 

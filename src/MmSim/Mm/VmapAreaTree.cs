@@ -41,6 +41,9 @@ internal sealed class VmapAreaTree
         }
     }
 
+    /// <summary>The occupied ranges in address order, without allocation (invariant checks).</summary>
+    public MapleTree<VmapArea?>.RangeEnumerable Ranges => _mt.Range();
+
     /// <summary>
     /// __alloc_vmap_area(): the lowest <paramref name="align"/>-aligned start in [vstart, vend) where
     /// <paramref name="size"/> bytes are free; the range becomes <paramref name="va"/>'s. False when nothing fits.

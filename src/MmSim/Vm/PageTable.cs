@@ -61,7 +61,7 @@ public sealed class PageTable
     private ulong _lastKey = ulong.MaxValue;
     private PteTable? _last;
 
-    private sealed class PteTable
+    internal sealed class PteTable
     {
         public readonly Pte[] Entries = new Pte[PTRS_PER_PTE];
         public int Used;
@@ -255,6 +255,24 @@ public sealed class PageTable
         }
 
         return [.. _index.GetViewBetween(lo, hi)];
+    }
+
+    /// <summary>
+    /// The PTE pages, in no particular order, without allocation (invariant checks): entry i of the page with key k
+    /// is the PTE of address ((k &lt;&lt; 9) + i) &lt;&lt; PAGE_SHIFT.
+    /// </summary>
+    internal TableEnumerator Tables() => new(_tables.GetEnumerator());
+
+    /// <summary>The enumerator of <see cref="Tables"/>: (key, entries).</summary>
+    internal struct TableEnumerator(Dictionary<ulong, PteTable>.Enumerator e)
+    {
+        private Dictionary<ulong, PteTable>.Enumerator _e = e;
+
+        public (ulong Key, Pte[] Entries) Current => (_e.Current.Key, _e.Current.Value.Entries);
+
+        public readonly TableEnumerator GetEnumerator() => this;
+
+        public bool MoveNext() => _e.MoveNext();
     }
 
     /// <summary>Enumerates valid PTE addresses in a range.</summary>

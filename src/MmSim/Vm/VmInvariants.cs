@@ -7,8 +7,9 @@ namespace MmSim.Vm;
 /// The process layer's invariants, checked by <c>check</c> and by the property tests after every step: VMA trees
 /// sorted, disjoint, page-aligned, non-empty and agreeing with the VMAs; map_count and total_vm; every PTE inside a
 /// VMA; page mapcounts and references equal to the PTEs that map them (plus other holders); file references.
+/// Quick path: VmInvariants.Quick.cs; keep both in step.
 /// </summary>
-internal static class VmInvariants
+internal static partial class VmInvariants
 {
     public static Action<List<string>> Check(Machine machine)
     {

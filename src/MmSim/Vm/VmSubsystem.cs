@@ -25,7 +25,7 @@ public sealed class VmSubsystem
             SlabFlags.SLAB_TYPESAFE_BY_RCU | SlabFlags.SLAB_HWCACHE_ALIGN | SlabFlags.SLAB_PANIC | SlabFlags.SLAB_ACCOUNT);
         MapleNodes = Mm.MapleNodeCache.For(machine);
         AnonInodeInode = new Inode(0, 15, 1058);
-        machine.Invariants.Register("vm", VmInvariants.Check(machine));
+        machine.Invariants.Register("vm", VmInvariants.Check(machine), VmInvariants.Quick(machine));
     }
 
     public Machine Machine { get; }

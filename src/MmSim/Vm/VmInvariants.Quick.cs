@@ -1,0 +1,206 @@
+using MmSim.Kernel;
+using MmSim.Mm;
+
+namespace MmSim.Vm;
+
+/// <summary>The quick path of the vm invariant.</summary>
+internal static partial class VmInvariants
+{
+    /// <summary>
+    /// True only when the full check (<see cref="Check"/>) would report nothing: the same conditions without the
+    /// messages, allocation-free but for mt_validate. PTEs are found by scanning the PTE pages and placed by a
+    /// binary search in the VMAs just verified sorted and disjoint (the full check looks each one up in the tree);
+    /// only the frames some PTE maps are inspected, and the rest are known unmapped when the frames with a mapcount
+    /// are exactly those (<see cref="FrameScan.CountAny"/>). Keep it in step with the full check.
+    /// </summary>
+    public static Func<bool> Quick(Machine machine)
+    {
+        QuickCheck? q = null; // its scratch is allocated on first use: a machine that is never checked pays nothing
+        return () => (q ??= new QuickCheck(machine)).Holds();
+    }
+
+    private sealed class QuickCheck(Machine machine)
+    {
+        private readonly int[] _ptes = new int[machine.PageAlloc.TotalPages];
+        private readonly List<long> _mapped = [];
+        private readonly Dictionary<VfsFile, long> _fileRefs = new(ReferenceEqualityComparer.Instance);
+        private ulong[] _starts = new ulong[16];
+        private ulong[] _ends = new ulong[16];
+
+        public bool Holds()
+        {
+            if (!FrameScan.Usable)
+            {
+                return false;
+            }
+
+            foreach (var pfn in _mapped)
+            {
+                _ptes[pfn] = 0;
+            }
+
+            _mapped.Clear();
+            _fileRefs.Clear();
+            var tasks = machine.Tasks.All;
+            for (var t = 0; t < tasks.Count; t++)
+            {
+                var task = tasks[t];
+                if (task.Mm is { } mm && !MmHolds(mm))
+                {
+                    return false;
+                }
+
+                if (task.Files is { } files)
+                {
+                    foreach (var (_, f) in files.Open)
+                    {
+                        if (f.Freed)
+                        {
+                            return false;
+                        }
+
+                        _fileRefs[f] = _fileRefs.GetValueOrDefault(f) + 1;
+                    }
+                }
+            }
+
+            return PagesHold(machine.PageAlloc) && FilesHold();
+        }
+
+        private bool MmHolds(MmStruct mm)
+        {
+            ulong prevEnd = 0;
+            var count = 0;
+            ulong pages = 0;
+            foreach (var r in mm.MmMt.Tree.Range())
+            {
+                if (r.Entry is not { } vma || vma.Freed || r.First != vma.VmStart || r.Last != vma.VmEnd - 1 ||
+                    vma.VmStart >= vma.VmEnd || !K.PageAligned(vma.VmStart) || !K.PageAligned(vma.VmEnd) ||
+                    vma.VmEnd > K.TASK_SIZE || (count > 0 && vma.VmStart < prevEnd) || vma.VmMm != mm || vma.Detached)
+                {
+                    return false;
+                }
+
+                if (vma.VmFile is { } f)
+                {
+                    if (f.Freed)
+                    {
+                        return false;
+                    }
+
+                    _fileRefs[f] = _fileRefs.GetValueOrDefault(f) + 1;
+                }
+
+                if (count == _starts.Length)
+                {
+                    Array.Resize(ref _starts, count * 2);
+                    Array.Resize(ref _ends, count * 2);
+                }
+
+                _starts[count] = vma.VmStart;
+                _ends[count] = vma.VmEnd;
+                count++;
+                prevEnd = vma.VmEnd;
+                pages += vma.Pages;
+            }
+
+            // Range() skips XA_ZERO_ENTRY, which the full check's walk sees: any such entry, and the full check runs.
+            if (count != mm.MmMt.Count || count != mm.MapCount || pages != mm.TotalVm || mm.MmMt.Validate().Count != 0)
+            {
+                return false;
+            }
+
+            var pa = machine.PageAlloc;
+            foreach (var (key, entries) in mm.Pgd.Tables())
+            {
+                for (var i = 0; i < entries.Length; i++)
+                {
+                    ref var pte = ref entries[i];
+                    if (!pte.IsValid)
+                    {
+                        continue;
+                    }
+
+                    if (!InsideVma(((key << 9) + (ulong)i) << K.PAGE_SHIFT, count))
+                    {
+                        return false;
+                    }
+
+                    if (!pte.IsSpecial && pte.Pfn != PageTable.ZERO_PFN)
+                    {
+                        if (!pa.IsValidPfn(pte.Pfn))
+                        {
+                            return false;
+                        }
+
+                        if (_ptes[pte.Pfn]++ == 0)
+                        {
+                            _mapped.Add(pte.Pfn);
+                        }
+                    }
+                }
+            }
+
+            return true;
+        }
+
+        // Whether addr lies in one of the first count VMAs (sorted, disjoint).
+        private bool InsideVma(ulong addr, int count)
+        {
+            int lo = 0, hi = count - 1;
+            while (lo <= hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (addr < _starts[mid])
+                {
+                    hi = mid - 1;
+                }
+                else if (addr >= _ends[mid])
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        private bool PagesHold(PageAllocator pa)
+        {
+            foreach (var pfn in _mapped)
+            {
+                var n = _ptes[pfn];
+                ref var f = ref pa.Frame(pfn);
+                if (f.Has(PageFlags.Buddy) || f.Mapcount != n)
+                {
+                    return false;
+                }
+
+                var refs = pa.PageRefCount(pfn);
+                if (refs <= 0 || (f.Has(PageFlags.Anon) ? refs != n : refs < n + 1))
+                {
+                    return false;
+                }
+            }
+
+            // Every mapped frame has mapcount n > 0: no other frame may have one.
+            return FrameScan.CountAny(FrameScan.Words(pa), FrameScan.MapcountMask) == _mapped.Count;
+        }
+
+        private bool FilesHold()
+        {
+            foreach (var (f, refs) in _fileRefs)
+            {
+                if (f.FCount < refs || (f.FOp.ReferencesOnlyFromFdsAndVmas && f.FCount != refs))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+}
