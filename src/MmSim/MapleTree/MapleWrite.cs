@@ -32,11 +32,8 @@ public sealed partial class MapleTree<T>
     /// <summary>Nodes whose contents changed in this write: their largest gap must reach their parent.</summary>
     private readonly List<int> _dirty = [];
     private readonly List<int>[] _byDepth = new List<int>[MapleNodeLayout.MAPLE_HEIGHT_MAX + 2];
-    private int[] _lmark = new int[4];
     private readonly List<int> _cand = [];
     private readonly List<(int Depth, int Node)> _gapWork = [];
-    private int[] _mark = new int[2];
-    private int _epoch;
     private int _eCount;
     private ulong _eMin;
     private WritePlan _wp;
@@ -1583,33 +1580,25 @@ public sealed partial class MapleTree<T>
             return;
         }
 
-        if (_mark.Length < InnerCapacity)
-        {
-            Array.Resize(ref _mark, Math.Max(InnerCapacity, _mark.Length * 2));
-        }
-
-        if (_lmark.Length < LeafCapacity)
-        {
-            Array.Resize(ref _lmark, Math.Max(LeafCapacity, _lmark.Length * 2));
-        }
-
-        if (++_epoch == int.MaxValue)
-        {
-            Array.Clear(_mark);
-            Array.Clear(_lmark);
-            _epoch = 1;
-        }
-
+        // A write dirties O(height) nodes, so the per-depth lists stay short and a linear Contains() dedups them
+        // without touching a per-node mark array (a random access into an array the size of the tree, i.e. a
+        // cache miss per dirty node in a large tree).
         var maxDepth = -1;
         foreach (var h in _dirty)
         {
-            if (!IsLive(h) || !TryMark(h))
+            if (!IsLive(h))
             {
                 continue;
             }
 
             var d = IsLeaf(h) ? _height - 1 : Depth(h);
-            Bucket(d).Add(h);
+            var bucket = Bucket(d);
+            if (bucket.Contains(h))
+            {
+                continue;
+            }
+
+            bucket.Add(h);
             maxDepth = Math.Max(maxDepth, d);
         }
 
@@ -1632,9 +1621,10 @@ public sealed partial class MapleTree<T>
                 if (pn.Gap[s] != g)
                 {
                     pn.Gap[s] = g;
-                    if (TryMark(p))
+                    var up = Bucket(d - 1);
+                    if (!up.Contains(p))
                     {
-                        Bucket(d - 1).Add(p);
+                        up.Add(p);
                     }
                 }
             }
@@ -1644,26 +1634,4 @@ public sealed partial class MapleTree<T>
     }
 
     private List<int> Bucket(int depth) => _byDepth[depth] ??= [];
-
-    private bool TryMark(int h)
-    {
-        if (IsLeaf(h))
-        {
-            if (_lmark[~h] == _epoch)
-            {
-                return false;
-            }
-
-            _lmark[~h] = _epoch;
-            return true;
-        }
-
-        if (_mark[h] == _epoch)
-        {
-            return false;
-        }
-
-        _mark[h] = _epoch;
-        return true;
-    }
 }
