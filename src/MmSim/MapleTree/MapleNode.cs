@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace MmSim.MapleTree;
 
@@ -7,6 +9,83 @@ namespace MmSim.MapleTree;
 internal struct Pivots16
 {
     private ulong _element0;
+}
+
+/// <summary>Whole-node scans: the pivot search of a descent and the largest gap of an arange_64 node.</summary>
+internal static class NodeScan
+{
+    /// <summary>
+    /// The first slot whose pivot is at least <paramref name="index"/>. The node's last used pivot is its maximum,
+    /// which the caller knows is at least <paramref name="index"/>, so the answer lies below the node's count and
+    /// the pivots past it (stale or zero) cannot matter. Compares all sixteen at once: no loop and no
+    /// mispredicted exit branch per level.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int FirstAtLeast(ref Pivots16 piv, ulong index)
+    {
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var p = ref Unsafe.As<Pivots16, ulong>(ref piv);
+            var x = Vector256.Create(index);
+            var m = Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref p), x).ExtractMostSignificantBits()
+                | (Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref p, 4), x).ExtractMostSignificantBits() << 4)
+                | (Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref p, 8), x).ExtractMostSignificantBits() << 8)
+                | (Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref p, 12), x).ExtractMostSignificantBits() << 12);
+            return BitOperations.TrailingZeroCount(m);
+        }
+
+        var i = 0;
+        while (piv[i] < index)
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    /// <summary>
+    /// ma_max_gap(): the largest of the first <paramref name="count"/> gaps and its slot, the highest slot among
+    /// equals (slot 0 when every gap is 0).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (ulong Max, int Slot) MaxGap(ref Pivots16 gaps, int count)
+    {
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var p = ref Unsafe.As<Pivots16, ulong>(ref gaps);
+            var c = Vector256.Create((ulong)count);
+            var g0 = Vector256.LoadUnsafe(ref p) & Vector256.LessThan(Vector256.Create(0UL, 1, 2, 3), c);
+            var g1 = Vector256.LoadUnsafe(ref p, 4) & Vector256.LessThan(Vector256.Create(4UL, 5, 6, 7), c);
+            var g2 = Vector256.LoadUnsafe(ref p, 8) & Vector256.LessThan(Vector256.Create(8UL, 9, 10, 11), c);
+            var g3 = Vector256.LoadUnsafe(ref p, 12) & Vector256.LessThan(Vector256.Create(12UL, 13, 14, 15), c);
+            var m = Vector256.Max(Vector256.Max(g0, g1), Vector256.Max(g2, g3));
+            var max = Math.Max(Math.Max(m.GetElement(0), m.GetElement(1)), Math.Max(m.GetElement(2), m.GetElement(3)));
+            if (max == 0)
+            {
+                return (0, 0);
+            }
+
+            var x = Vector256.Create(max);
+            var eq = Vector256.Equals(g0, x).ExtractMostSignificantBits()
+                | (Vector256.Equals(g1, x).ExtractMostSignificantBits() << 4)
+                | (Vector256.Equals(g2, x).ExtractMostSignificantBits() << 8)
+                | (Vector256.Equals(g3, x).ExtractMostSignificantBits() << 12);
+            return (max, 31 - BitOperations.LeadingZeroCount(eq));
+        }
+
+        ulong best = 0;
+        var slot = 0;
+        for (var i = count - 1; i >= 0; i--)
+        {
+            if (gaps[i] > best)
+            {
+                best = gaps[i];
+                slot = i;
+            }
+        }
+
+        return (best, slot);
+    }
 }
 
 /// <summary>Sixteen child handles inline.</summary>

@@ -290,11 +290,7 @@ public sealed partial class MapleTree<T>
         {
             var leaf = _pathL[_height - 1];
             ref var l = ref Lf(leaf);
-            var j = 0;
-            while (l.Piv[j] < index)
-            {
-                j++;
-            }
+            var j = NodeScan.FirstAtLeast(ref l.Piv, index);
 
             slot = j;
             return leaf;
@@ -316,11 +312,7 @@ public sealed partial class MapleTree<T>
         while (h >= 0)
         {
             ref var n = ref In(h);
-            var i = 0;
-            while (n.Piv[i] < index)
-            {
-                i++;
-            }
+            var i = NodeScan.FirstAtLeast(ref n.Piv, index);
 
             path[level] = h;
             offs[level] = i;
@@ -343,11 +335,7 @@ public sealed partial class MapleTree<T>
         // the pivot scan so the two misses overlap.
         touch += l.Count;
         _gapTouch = touch;
-        var j = 0;
-        while (l.Piv[j] < index)
-        {
-            j++;
-        }
+        var j = NodeScan.FirstAtLeast(ref l.Piv, index);
 
         slot = j;
         return h;
@@ -1551,17 +1539,7 @@ public sealed partial class MapleTree<T>
     /// <summary>ma_max_gap(): the largest gap and its slot (the highest slot among equals).</summary>
     private static ulong SetMetaGap(ref MapleInner n)
     {
-        ulong max = 0;
-        var meta = 0;
-        for (var i = n.Count - 1; i >= 0; i--)
-        {
-            if (n.Gap[i] > max)
-            {
-                max = n.Gap[i];
-                meta = i;
-            }
-        }
-
+        var (max, meta) = NodeScan.MaxGap(ref n.Gap, n.Count);
         n.MetaGap = (byte)meta;
         return max;
     }
