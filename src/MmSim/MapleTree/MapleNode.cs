@@ -50,29 +50,6 @@ internal static class NodeScan
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (ulong Max, int Slot) MaxGap(ref Pivots16 gaps, int count)
     {
-        if (Vector256.IsHardwareAccelerated)
-        {
-            ref var p = ref Unsafe.As<Pivots16, ulong>(ref gaps);
-            var c = Vector256.Create((ulong)count);
-            var g0 = Vector256.LoadUnsafe(ref p) & Vector256.LessThan(Vector256.Create(0UL, 1, 2, 3), c);
-            var g1 = Vector256.LoadUnsafe(ref p, 4) & Vector256.LessThan(Vector256.Create(4UL, 5, 6, 7), c);
-            var g2 = Vector256.LoadUnsafe(ref p, 8) & Vector256.LessThan(Vector256.Create(8UL, 9, 10, 11), c);
-            var g3 = Vector256.LoadUnsafe(ref p, 12) & Vector256.LessThan(Vector256.Create(12UL, 13, 14, 15), c);
-            var m = Vector256.Max(Vector256.Max(g0, g1), Vector256.Max(g2, g3));
-            var max = Math.Max(Math.Max(m.GetElement(0), m.GetElement(1)), Math.Max(m.GetElement(2), m.GetElement(3)));
-            if (max == 0)
-            {
-                return (0, 0);
-            }
-
-            var x = Vector256.Create(max);
-            var eq = Vector256.Equals(g0, x).ExtractMostSignificantBits()
-                | (Vector256.Equals(g1, x).ExtractMostSignificantBits() << 4)
-                | (Vector256.Equals(g2, x).ExtractMostSignificantBits() << 8)
-                | (Vector256.Equals(g3, x).ExtractMostSignificantBits() << 12);
-            return (max, 31 - BitOperations.LeadingZeroCount(eq));
-        }
-
         ulong best = 0;
         var slot = 0;
         for (var i = count - 1; i >= 0; i--)
