@@ -71,13 +71,23 @@ public sealed partial class MapleTree<T>
             return Err(Errno.EBUSY);
         }
 
-        var found = rev ? SearchRev(_root, 0, min, max, size, ref res) : SearchFwd(_root, 0, min, max, size, ref res);
-        return found ? 0 : Err(Errno.EBUSY);
+        var found = rev ? SearchRev(_root, 0, min, max, size, 0, ref res) : SearchFwd(_root, 0, min, max, size, 0, ref res);
+        if (!found)
+        {
+            return Err(Errno.EBUSY);
+        }
+
+        // The search went down the same path WalkPath() takes to res.Index (each level's child holds the
+        // window), and recorded it: the insert that follows need not walk again.
+        _walkGen = _gen;
+        _walkIndex = res.Index;
+        return 0;
     }
 
-    private bool SearchFwd(int h, ulong nodeMin, ulong min, ulong max, ulong size, ref AreaResult res)
+    private bool SearchFwd(int h, ulong nodeMin, ulong min, ulong max, ulong size, int level, ref AreaResult res)
     {
         var sizeM1 = size - 1;
+        _pathL[level] = h;
         if (IsLeaf(h))
         {
             ref var l = ref Lf(h);
@@ -114,10 +124,13 @@ public sealed partial class MapleTree<T>
         }
 
         var cmin = nodeMin;
-        var count = In(h).Count;
+        var alloc = IsAllocTree;
+
+        // The search allocates nothing, so the node cannot move while it is referenced.
+        ref var n = ref In(h);
+        var count = n.Count;
         for (var i = 0; i < count; i++)
         {
-            ref var n = ref In(h);
             var cmax = n.Piv[i];
             if (cmax >= min)
             {
@@ -128,10 +141,13 @@ public sealed partial class MapleTree<T>
 
                 var a = cmin > min ? cmin : min;
                 var b = cmax < max ? cmax : max;
-                if ((!IsAllocTree || n.Gap[i] >= size) && b - a >= sizeM1
-                    && SearchFwd(n.Child[i], cmin, min, max, size, ref res))
+                if ((!alloc || n.Gap[i] >= size) && b - a >= sizeM1)
                 {
-                    return true;
+                    _offL[level] = i;
+                    if (SearchFwd(n.Child[i], cmin, min, max, size, level + 1, ref res))
+                    {
+                        return true;
+                    }
                 }
             }
 
@@ -141,9 +157,10 @@ public sealed partial class MapleTree<T>
         return false;
     }
 
-    private bool SearchRev(int h, ulong nodeMin, ulong min, ulong max, ulong size, ref AreaResult res)
+    private bool SearchRev(int h, ulong nodeMin, ulong min, ulong max, ulong size, int level, ref AreaResult res)
     {
         var sizeM1 = size - 1;
+        _pathL[level] = h;
         if (IsLeaf(h))
         {
             ref var l = ref Lf(h);
@@ -179,10 +196,11 @@ public sealed partial class MapleTree<T>
             return false;
         }
 
-        var count = In(h).Count;
+        var alloc = IsAllocTree;
+        ref var n = ref In(h);
+        var count = n.Count;
         for (var i = count - 1; i >= 0; i--)
         {
-            ref var n = ref In(h);
             var cmin = i == 0 ? nodeMin : n.Piv[i - 1] + 1;
             var cmax = n.Piv[i];
             if (cmin > max)
@@ -197,10 +215,13 @@ public sealed partial class MapleTree<T>
 
             var a = cmin > min ? cmin : min;
             var b = cmax < max ? cmax : max;
-            if ((!IsAllocTree || n.Gap[i] >= size) && b - a >= sizeM1
-                && SearchRev(n.Child[i], cmin, min, max, size, ref res))
+            if ((!alloc || n.Gap[i] >= size) && b - a >= sizeM1)
             {
-                return true;
+                _offL[level] = i;
+                if (SearchRev(n.Child[i], cmin, min, max, size, level + 1, ref res))
+                {
+                    return true;
+                }
             }
         }
 

@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace MmSim.MapleTree;
 
@@ -7,6 +9,60 @@ namespace MmSim.MapleTree;
 internal struct Pivots16
 {
     private ulong _element0;
+}
+
+/// <summary>Whole-node scans: the pivot search of a descent and the largest gap of an arange_64 node.</summary>
+internal static class NodeScan
+{
+    /// <summary>
+    /// The first slot whose pivot is at least <paramref name="index"/>. The node's last used pivot is its maximum,
+    /// which the caller knows is at least <paramref name="index"/>, so the answer lies below the node's count and
+    /// the pivots past it (stale or zero) cannot matter. Compares all sixteen at once: no loop and no
+    /// mispredicted exit branch per level.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int FirstAtLeast(ref Pivots16 piv, ulong index)
+    {
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var p = ref Unsafe.As<Pivots16, ulong>(ref piv);
+            var x = Vector256.Create(index);
+            var m = Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref p), x).ExtractMostSignificantBits()
+                | (Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref p, 4), x).ExtractMostSignificantBits() << 4)
+                | (Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref p, 8), x).ExtractMostSignificantBits() << 8)
+                | (Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref p, 12), x).ExtractMostSignificantBits() << 12);
+            return BitOperations.TrailingZeroCount(m);
+        }
+
+        var i = 0;
+        while (piv[i] < index)
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    /// <summary>
+    /// ma_max_gap(): the largest of the first <paramref name="count"/> gaps and its slot, the highest slot among
+    /// equals (slot 0 when every gap is 0).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (ulong Max, int Slot) MaxGap(ref Pivots16 gaps, int count)
+    {
+        ulong best = 0;
+        var slot = 0;
+        for (var i = count - 1; i >= 0; i--)
+        {
+            if (gaps[i] > best)
+            {
+                best = gaps[i];
+                slot = i;
+            }
+        }
+
+        return (best, slot);
+    }
 }
 
 /// <summary>Sixteen child handles inline.</summary>

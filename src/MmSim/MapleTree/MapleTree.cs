@@ -125,21 +125,13 @@ public sealed partial class MapleTree<T>
             while (h >= 0)
             {
                 ref var n = ref In(h);
-                var i = 0;
-                while (n.Piv[i] < index)
-                {
-                    i++;
-                }
+                var i = NodeScan.FirstAtLeast(ref n.Piv, index);
 
                 h = n.Child[i];
             }
 
             ref var l = ref Lf(h);
-            var j = 0;
-            while (l.Piv[j] < index)
-            {
-                j++;
-            }
+            var j = NodeScan.FirstAtLeast(ref l.Piv, index);
 
             entry = l.Slot[j];
         }
@@ -316,21 +308,13 @@ public sealed partial class MapleTree<T>
         while (h >= 0)
         {
             ref var n = ref In(h);
-            var i = 0;
-            while (n.Piv[i] < index)
-            {
-                i++;
-            }
+            var i = NodeScan.FirstAtLeast(ref n.Piv, index);
 
             h = n.Child[i];
         }
 
         ref var l = ref Lf(h);
-        var j = 0;
-        while (l.Piv[j] < index)
-        {
-            j++;
-        }
+        var j = NodeScan.FirstAtLeast(ref l.Piv, index);
 
         slot = j;
         return h;

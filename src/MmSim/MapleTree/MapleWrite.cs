@@ -32,11 +32,8 @@ public sealed partial class MapleTree<T>
     /// <summary>Nodes whose contents changed in this write: their largest gap must reach their parent.</summary>
     private readonly List<int> _dirty = [];
     private readonly List<int>[] _byDepth = new List<int>[MapleNodeLayout.MAPLE_HEIGHT_MAX + 2];
-    private int[] _lmark = new int[4];
     private readonly List<int> _cand = [];
     private readonly List<(int Depth, int Node)> _gapWork = [];
-    private int[] _mark = new int[2];
-    private int _epoch;
     private int _eCount;
     private ulong _eMin;
     private WritePlan _wp;
@@ -293,11 +290,7 @@ public sealed partial class MapleTree<T>
         {
             var leaf = _pathL[_height - 1];
             ref var l = ref Lf(leaf);
-            var j = 0;
-            while (l.Piv[j] < index)
-            {
-                j++;
-            }
+            var j = NodeScan.FirstAtLeast(ref l.Piv, index);
 
             slot = j;
             return leaf;
@@ -319,11 +312,7 @@ public sealed partial class MapleTree<T>
         while (h >= 0)
         {
             ref var n = ref In(h);
-            var i = 0;
-            while (n.Piv[i] < index)
-            {
-                i++;
-            }
+            var i = NodeScan.FirstAtLeast(ref n.Piv, index);
 
             path[level] = h;
             offs[level] = i;
@@ -346,11 +335,7 @@ public sealed partial class MapleTree<T>
         // the pivot scan so the two misses overlap.
         touch += l.Count;
         _gapTouch = touch;
-        var j = 0;
-        while (l.Piv[j] < index)
-        {
-            j++;
-        }
+        var j = NodeScan.FirstAtLeast(ref l.Piv, index);
 
         slot = j;
         return h;
@@ -1554,17 +1539,7 @@ public sealed partial class MapleTree<T>
     /// <summary>ma_max_gap(): the largest gap and its slot (the highest slot among equals).</summary>
     private static ulong SetMetaGap(ref MapleInner n)
     {
-        ulong max = 0;
-        var meta = 0;
-        for (var i = n.Count - 1; i >= 0; i--)
-        {
-            if (n.Gap[i] > max)
-            {
-                max = n.Gap[i];
-                meta = i;
-            }
-        }
-
+        var (max, meta) = NodeScan.MaxGap(ref n.Gap, n.Count);
         n.MetaGap = (byte)meta;
         return max;
     }
@@ -1583,33 +1558,25 @@ public sealed partial class MapleTree<T>
             return;
         }
 
-        if (_mark.Length < InnerCapacity)
-        {
-            Array.Resize(ref _mark, Math.Max(InnerCapacity, _mark.Length * 2));
-        }
-
-        if (_lmark.Length < LeafCapacity)
-        {
-            Array.Resize(ref _lmark, Math.Max(LeafCapacity, _lmark.Length * 2));
-        }
-
-        if (++_epoch == int.MaxValue)
-        {
-            Array.Clear(_mark);
-            Array.Clear(_lmark);
-            _epoch = 1;
-        }
-
+        // A write dirties O(height) nodes, so the per-depth lists stay short and a linear Contains() dedups them
+        // without touching a per-node mark array (a random access into an array the size of the tree, i.e. a
+        // cache miss per dirty node in a large tree).
         var maxDepth = -1;
         foreach (var h in _dirty)
         {
-            if (!IsLive(h) || !TryMark(h))
+            if (!IsLive(h))
             {
                 continue;
             }
 
             var d = IsLeaf(h) ? _height - 1 : Depth(h);
-            Bucket(d).Add(h);
+            var bucket = Bucket(d);
+            if (bucket.Contains(h))
+            {
+                continue;
+            }
+
+            bucket.Add(h);
             maxDepth = Math.Max(maxDepth, d);
         }
 
@@ -1632,9 +1599,10 @@ public sealed partial class MapleTree<T>
                 if (pn.Gap[s] != g)
                 {
                     pn.Gap[s] = g;
-                    if (TryMark(p))
+                    var up = Bucket(d - 1);
+                    if (!up.Contains(p))
                     {
-                        Bucket(d - 1).Add(p);
+                        up.Add(p);
                     }
                 }
             }
@@ -1644,26 +1612,4 @@ public sealed partial class MapleTree<T>
     }
 
     private List<int> Bucket(int depth) => _byDepth[depth] ??= [];
-
-    private bool TryMark(int h)
-    {
-        if (IsLeaf(h))
-        {
-            if (_lmark[~h] == _epoch)
-            {
-                return false;
-            }
-
-            _lmark[~h] = _epoch;
-            return true;
-        }
-
-        if (_mark[h] == _epoch)
-        {
-            return false;
-        }
-
-        _mark[h] = _epoch;
-        return true;
-    }
 }

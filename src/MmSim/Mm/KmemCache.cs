@@ -67,18 +67,7 @@ internal sealed class Slab
     }
 
     /// <summary>Lowest free slot (slab freelists are LIFO in SLUB; lowest-first keeps runs readable).</summary>
-    public int FirstFree()
-    {
-        for (var i = 0; i < Live.Length; i++)
-        {
-            if (!Live[i])
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
+    public int FirstFree() => Live.AsSpan().IndexOf(false);
 }
 
 /// <summary>struct kmem_cache (mm/slab.h): a cache of equal-sized objects carved out of slabs.</summary>

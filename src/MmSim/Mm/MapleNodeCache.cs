@@ -57,6 +57,9 @@ public sealed class MapleNodeCache : IMapleNodeAllocator
     /// <summary>kmem_cache_free(maple_node_cache, node).</summary>
     public void Free(ulong node) => _slab.KmemCacheFree(_cache, node, "mt_free_one");
 
+    /// <summary>mt_free_bulk(): kmem_cache_free_bulk(maple_node_cache, ...), each node as a kmem_cache_free().</summary>
+    public void FreeBulk(ReadOnlySpan<ulong> nodes) => _slab.KmemCacheFreeBulk(_cache, nodes, "mt_free_one");
+
     /// <summary>ma_free_rcu(): kfree_rcu(), freed when the current grace period ends.</summary>
     public void FreeRcu(ulong node) => _rcu.CallRcu(() => _slab.KmemCacheFree(_cache, node, "ma_free_rcu"));
 }

@@ -241,17 +241,21 @@ public sealed partial class SlabAllocator
     }
 
     /// <summary>kmem_cache_free().</summary>
-    public void KmemCacheFree(KmemCache cache, ulong addr, [CallerMemberName] string caller = "")
+    public void KmemCacheFree(KmemCache cache, ulong addr, [CallerMemberName] string caller = "") =>
+        KmemCacheFreeOne(cache, addr, caller);
+
+    /// <summary>kmem_cache_free(); returns the slab the object went back to (null if none).</summary>
+    private Slab? KmemCacheFreeOne(KmemCache cache, ulong addr, string caller)
     {
         if (addr == 0)
         {
-            return;
+            return null;
         }
 
         if (!TryVirtToPfn(addr, out var pfn) || !_slabs.TryGetValue(_pages.CompoundHead(pfn), out var slab))
         {
             _reports.ReportKasan(KasanBugType.InvalidFree, "kmem_cache_free", $"0x{addr:x} is not a slab object (from {caller})");
-            return;
+            return null;
         }
 
         if (slab.Cache != cache)
@@ -262,6 +266,45 @@ public sealed partial class SlabAllocator
 
         Tracepoints.kmem_cache_free(_log, caller, addr, slab.Cache.Name);
         SlabFree(slab, addr, caller);
+        return slab;
+    }
+
+    /// <summary>
+    /// kmem_cache_free_bulk() as <paramref name="addrs"/>.Length kmem_cache_free() calls in order (the same checks,
+    /// tracepoints and frees); objects that share the previous object's slab skip the page-to-slab lookup, as
+    /// build_detached_freelist() groups them.
+    /// </summary>
+    public void KmemCacheFreeBulk(KmemCache cache, ReadOnlySpan<ulong> addrs, [CallerMemberName] string caller = "")
+    {
+        Slab? last = null;
+        ulong lastStart = 0;
+        ulong lastEnd = 0;
+        foreach (var addr in addrs)
+        {
+            if (last is null || addr < lastStart || addr >= lastEnd)
+            {
+                last = KmemCacheFreeOne(cache, addr, caller);
+                if (last is { } s && s.Cache == cache && s.InUse > 0)
+                {
+                    last = s;
+                    lastStart = PfnToVirt(s.Pfn);
+                    lastEnd = lastStart + (K.PAGE_SIZE << s.Cache.Order);
+                }
+                else
+                {
+                    last = null;
+                }
+
+                continue;
+            }
+
+            Tracepoints.kmem_cache_free(_log, caller, addr, cache.Name);
+            SlabFree(last, addr, caller);
+            if (last.InUse == 0)
+            {
+                last = null;
+            }
+        }
     }
 
     /// <summary>kmem_cache_alloc() for a typed kernel object: the object takes the slot, or null on failure.</summary>
