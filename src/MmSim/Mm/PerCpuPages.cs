@@ -45,6 +45,7 @@ internal sealed class PcpList
     }
 
     /// <summary>list_add_tail().</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void AddTail(long pfn)
     {
         if (Count == _buf.Length)
@@ -67,6 +68,7 @@ internal sealed class PcpList
     }
 
     /// <summary>list_last_entry() + list_del(). The list must not be empty.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long RemoveTail()
     {
         Count--;
