@@ -131,7 +131,7 @@ public sealed class PageAllocator
     /// <summary>The struct page of <paramref name="pfn"/>.</summary>
     public ref PageFrame Frame(long pfn) => ref _frames[pfn];
 
-    public bool IsValidPfn(long pfn) => pfn >= 0 && pfn < TotalPages;
+    public bool IsValidPfn(long pfn) => (ulong)pfn < (ulong)TotalPages;
 
     /// <summary>zone->free_area[order].nr_free.</summary>
     public long FreeBlocks(int order) => _freeArea[order].Count;
@@ -241,7 +241,7 @@ public sealed class PageAllocator
         var head = f.Has(PageFlags.Head);
         if (PutPageTestZero(ref f, pfn, caller))
         {
-            FreeBlock(pfn, order, caller);
+            FreeBlock(ref f, pfn, order, caller);
         }
         else if (!head && order > 0)
         {
@@ -255,7 +255,8 @@ public sealed class PageAllocator
     {
         while (order-- > 0)
         {
-            FreeBlock(pfn + (1L << order), order, caller);
+            var part = pfn + (1L << order);
+            FreeBlock(ref _frames[part], part, order, caller);
         }
     }
 
@@ -266,12 +267,16 @@ public sealed class PageAllocator
         ref var f = ref _frames[head];
         if (f.Refcount <= 0)
         {
-            _reports.ReportKasan(KasanBugType.UseAfterFree, "get_page", $"get_page on free page pfn 0x{pfn:x}");
+            ReportGetPageOnFreePage(pfn);
             return;
         }
 
         f.Refcount++;
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportGetPageOnFreePage(long pfn) =>
+        _reports.ReportKasan(KasanBugType.UseAfterFree, "get_page", $"get_page on free page pfn 0x{pfn:x}");
 
     /// <summary>put_page(): drop a reference on the page's folio; free it (at its compound order) on zero.</summary>
     public void PutPage(long pfn, [CallerMemberName] string caller = "")
@@ -283,10 +288,10 @@ public sealed class PageAllocator
         }
 
         var head = CompoundHead(pfn);
-        if (PutPageTestZero(ref _frames[head], head, caller))
+        ref var f = ref _frames[head];
+        if (PutPageTestZero(ref f, head, caller))
         {
-            var order = _frames[head].Has(PageFlags.Head) ? _frames[head].Order : 0;
-            FreeBlock(head, order, caller);
+            FreeBlock(ref f, head, f.Has(PageFlags.Head) ? f.Order : 0, caller);
         }
     }
 
@@ -319,8 +324,7 @@ public sealed class PageAllocator
             return false;
         }
 
-        f.Refcount = refcount - 1;
-        return refcount == 1;
+        return f.PutRefcountTestZero();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -357,9 +361,8 @@ public sealed class PageAllocator
     }
 
     // free_pages_prepare() + __free_one_page()
-    private void FreeBlock(long pfn, int order, string caller)
+    private void FreeBlock(ref PageFrame head, long pfn, int order, string caller)
     {
-        ref var head = ref _frames[pfn];
         if (head.Has(PageFlags.Accounted))
         {
             _memcg.Uncharge(K.PAGE_SIZE << order);
@@ -479,17 +482,16 @@ public sealed class PageAllocator
         pindex--;
         while (count > 0)
         {
-            PcpList list;
             do
             {
                 if (++pindex > _pcpLists.Length - 1)
                 {
                     pindex = 0;
                 }
-
-                list = _pcpLists[pindex];
             }
-            while (list.Count == 0);
+            while (_pcpLists[pindex].Count == 0);
+
+            ref var list = ref _pcpLists[pindex];
 
             var order = pindex;
             var nrPages = 1 << order;
@@ -516,8 +518,8 @@ public sealed class PageAllocator
     private long RmqueuePcplist(int order)
     {
         _pcpFreeCount >>= 1;
-        var list = _pcpLists[order];
-        if (list.Count == 0 && !RmqueueBulk(list, order))
+        ref var list = ref _pcpLists[order];
+        if (list.Count == 0 && !RmqueueBulk(ref list, order))
         {
             return NoPage;
         }
@@ -528,7 +530,7 @@ public sealed class PageAllocator
 
     // rmqueue_bulk(): blocks in ascending PFN order, each appended at the tail; false when none could be taken.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool RmqueueBulk(PcpList list, int order)
+    private bool RmqueueBulk(ref PcpList list, int order)
     {
         var batch = NrPcpAlloc(order);
         for (var i = 0; i < batch; i++)

@@ -73,6 +73,12 @@ public struct PageFrame
 
     public readonly bool Has(PageFlags f) => (Flags & f) != 0;
 
+    /// <summary>
+    /// page_ref_dec_and_test() on a positive refcount: one decrement of the shared word (a refcount of 1..2^27 - 1
+    /// never borrows from the order bits).
+    /// </summary>
+    internal bool PutRefcountTestZero() => (--_refcountOrder & RefcountMask) == 0;
+
     /// <summary>Refcount and order in one store (prep_new_page()'s set_page_refcounted() and set_page_order()).</summary>
     internal void SetRefcountAndOrder(int refcount, int order) =>
         _refcountOrder = ((uint)refcount & RefcountMask) | ((uint)order << OrderShift);
