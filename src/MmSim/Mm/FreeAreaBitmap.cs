@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace MmSim.Mm;
 
@@ -25,8 +26,10 @@ internal sealed class FreeAreaBitmap
     /// <summary>nr_free of this order.</summary>
     public long Count { get; private set; }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Test(long i) => (_l0[i >> 6] & (1UL << (int)(i & 63))) != 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Set(long i)
     {
         var w = i >> 6;
@@ -45,6 +48,7 @@ internal sealed class FreeAreaBitmap
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Clear(long i)
     {
         var w = i >> 6;
@@ -64,6 +68,7 @@ internal sealed class FreeAreaBitmap
     }
 
     /// <summary>The lowest set index, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long FindFirst()
     {
         if (Count == 0)

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using MmSim.Kernel;
@@ -17,6 +18,9 @@ public sealed partial class PageAllocator
 
     private readonly PageFrame[] _frames;
     private readonly FreeAreaBitmap[] _freeArea = new FreeAreaBitmap[K.NR_PAGE_ORDERS];
+
+    // Bit o set: _freeArea[o] holds a free block (lets __rmqueue_smallest() skip empty orders in one step).
+    private uint _freeOrders;
     private readonly MemCgroup _memcg;
     private readonly FaultInjection _faults;
     private readonly KernelReports _reports;
@@ -127,7 +131,7 @@ public sealed partial class PageAllocator
     /// <summary>The struct page of <paramref name="pfn"/>.</summary>
     public ref PageFrame Frame(long pfn) => ref _frames[pfn];
 
-    public bool IsValidPfn(long pfn) => pfn >= 0 && pfn < TotalPages;
+    public bool IsValidPfn(long pfn) => (ulong)pfn < (ulong)TotalPages;
 
     /// <summary>zone->free_area[order].nr_free.</summary>
     public long FreeBlocks(int order) => _freeArea[order].Count;
@@ -139,11 +143,10 @@ public sealed partial class PageAllocator
     /// <summary>alloc_pages(gfp, order): a block of 2^order frames, or <see cref="NoPage"/>. Never an OOM kill.</summary>
     public long AllocPages(Gfp gfp, int order, [CallerMemberName] string caller = "")
     {
-        if (order < 0 || order > K.MAX_PAGE_ORDER)
+        // The fast path (a pcp list hit) is kept small; every rare branch calls out of line.
+        if ((uint)order > K.MAX_PAGE_ORDER)
         {
-            // __alloc_pages_noprof(): WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
-            _reports.WarnOnOnce((gfp & Gfp.__GFP_NOWARN) == 0, "__alloc_pages_noprof", $"order {order} > MAX_PAGE_ORDER");
-            return NoPage;
+            return AllocPagesBadOrder(gfp, order);
         }
 
         if (_faults.ShouldFailAllocPage(gfp, order, caller))
@@ -152,29 +155,22 @@ public sealed partial class PageAllocator
             return NoPage;
         }
 
-        var pfn = Rmqueue(order);
-        if (pfn == NoPage && (gfp & Gfp.__GFP_DIRECT_RECLAIM) != 0 && _pcpCount > 0)
-        {
-            // __alloc_pages_direct_reclaim(): when reclaim brings nothing back, drain_all_pages() and retry once.
-            DrainAllPages();
-            pfn = Rmqueue(order);
-        }
-
+        var pfn = order <= K.PAGE_ALLOC_COSTLY_ORDER ? RmqueuePcplist(order) : RmqueueSmallest(order);
         if (pfn == NoPage)
         {
-            WarnAlloc(gfp, order, "out of memory", caller);
-            return NoPage;
+            pfn = AllocPagesSlowpath(gfp, order, caller);
+            if (pfn == NoPage)
+            {
+                return NoPage;
+            }
         }
 
         // __memcg_kmem_charge_page(): charged after the allocation; on failure the page goes back.
         var accounted = false;
         if ((gfp & Gfp.__GFP_ACCOUNT) != 0)
         {
-            if (!_memcg.TryCharge(K.PAGE_SIZE << order))
+            if (!MemcgKmemChargePage(pfn, gfp, order, caller))
             {
-                Tracepoints.memcg_charge_fail(_log, K.PAGE_SIZE << order, _memcg.Usage, _memcg.Limit);
-                FreeFrozenPages(pfn, order);
-                WarnAlloc(gfp | Gfp.__GFP_NOWARN, order, "memcg limit", caller);
                 return NoPage;
             }
 
@@ -186,30 +182,81 @@ public sealed partial class PageAllocator
         return pfn;
     }
 
+    // __alloc_pages_noprof(): WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private long AllocPagesBadOrder(Gfp gfp, int order)
+    {
+        _reports.WarnOnOnce((gfp & Gfp.__GFP_NOWARN) == 0, "__alloc_pages_noprof", $"order {order} > MAX_PAGE_ORDER");
+        return NoPage;
+    }
+
+    // __alloc_pages_slowpath() after the fast path found nothing: __alloc_pages_direct_reclaim() drains the pcp
+    // lists with drain_all_pages() when reclaim brings nothing back, and retries once; then warn_alloc().
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private long AllocPagesSlowpath(Gfp gfp, int order, string caller)
+    {
+        var pfn = NoPage;
+        if ((gfp & Gfp.__GFP_DIRECT_RECLAIM) != 0 && _pcpCount > 0)
+        {
+            DrainAllPages();
+            pfn = Rmqueue(order);
+        }
+
+        if (pfn == NoPage)
+        {
+            WarnAlloc(gfp, order, "out of memory", caller);
+        }
+
+        return pfn;
+    }
+
+    // __memcg_kmem_charge_page(); false: the charge failed and the block went back to the allocator.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool MemcgKmemChargePage(long pfn, Gfp gfp, int order, string caller)
+    {
+        if (_memcg.TryCharge(K.PAGE_SIZE << order))
+        {
+            return true;
+        }
+
+        Tracepoints.memcg_charge_fail(_log, K.PAGE_SIZE << order, _memcg.Usage, _memcg.Limit);
+        FreeFrozenPages(pfn, order);
+        WarnAlloc(gfp | Gfp.__GFP_NOWARN, order, "memcg limit", caller);
+        return false;
+    }
+
     /// <summary>alloc_page(gfp).</summary>
     public long AllocPage(Gfp gfp, [CallerMemberName] string caller = "") => AllocPages(gfp, 0, caller);
 
     /// <summary>__free_pages(page, order): drop the caller's reference; free the block when it was the last.</summary>
     public void FreePages(long pfn, int order, [CallerMemberName] string caller = "")
     {
-        if (!CheckPfn(pfn, caller))
+        if (!IsValidPfn(pfn))
         {
+            ReportBadPfn(pfn, caller);
             return;
         }
 
         ref var f = ref _frames[pfn];
         var head = f.Has(PageFlags.Head);
-        if (PutPageTestZero(pfn, caller))
+        if (PutPageTestZero(ref f, pfn, caller))
         {
-            FreeBlock(pfn, order, caller);
+            FreeBlock(ref f, pfn, order, caller);
         }
-        else if (!head)
+        else if (!head && order > 0)
         {
-            // A non-compound high-order block whose first page is still referenced: free the rest.
-            while (order-- > 0)
-            {
-                FreeBlock(pfn + (1L << order), order, caller);
-            }
+            FreeNonCompoundTail(pfn, order, caller);
+        }
+    }
+
+    // __free_pages(): a non-compound high-order block whose first page is still referenced: free the rest.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void FreeNonCompoundTail(long pfn, int order, string caller)
+    {
+        while (order-- > 0)
+        {
+            var part = pfn + (1L << order);
+            FreeBlock(ref _frames[part], part, order, caller);
         }
     }
 
@@ -220,26 +267,31 @@ public sealed partial class PageAllocator
         ref var f = ref _frames[head];
         if (f.Refcount <= 0)
         {
-            _reports.ReportKasan(KasanBugType.UseAfterFree, "get_page", $"get_page on free page pfn 0x{pfn:x}");
+            ReportGetPageOnFreePage(pfn);
             return;
         }
 
         f.Refcount++;
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportGetPageOnFreePage(long pfn) =>
+        _reports.ReportKasan(KasanBugType.UseAfterFree, "get_page", $"get_page on free page pfn 0x{pfn:x}");
+
     /// <summary>put_page(): drop a reference on the page's folio; free it (at its compound order) on zero.</summary>
     public void PutPage(long pfn, [CallerMemberName] string caller = "")
     {
-        if (!CheckPfn(pfn, caller))
+        if (!IsValidPfn(pfn))
         {
+            ReportBadPfn(pfn, caller);
             return;
         }
 
         var head = CompoundHead(pfn);
-        if (PutPageTestZero(head, caller))
+        ref var f = ref _frames[head];
+        if (PutPageTestZero(ref f, head, caller))
         {
-            var order = _frames[head].Has(PageFlags.Head) ? _frames[head].Order : 0;
-            FreeBlock(head, order, caller);
+            FreeBlock(ref f, head, f.Has(PageFlags.Head) ? f.Order : 0, caller);
         }
     }
 
@@ -256,77 +308,104 @@ public sealed partial class PageAllocator
     /// <summary>The order of the block <paramref name="pfn"/> heads (compound order, or the order it was allocated with).</summary>
     public int BlockOrder(long pfn) => _frames[pfn].Order;
 
-    private bool CheckPfn(long pfn, string caller)
-    {
-        if (IsValidPfn(pfn))
-        {
-            return true;
-        }
-
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportBadPfn(long pfn, string caller) =>
         _reports.ReportKasan(KasanBugType.WildMemoryAccess, caller, $"bad pfn 0x{pfn:x}");
-        return false;
-    }
 
-    private bool PutPageTestZero(long pfn, string caller)
+    // put_page_testzero() on the frame f of pfn.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool PutPageTestZero(ref PageFrame f, long pfn, string caller)
     {
-        ref var f = ref _frames[pfn];
-        if (f.Refcount <= 0 || f.Has(PageFlags.Buddy))
+        var refcount = f.Refcount;
+        if (refcount <= 0 || f.Has(PageFlags.Buddy))
         {
             // page_ref underflow / freeing a free page: bad_page() in the kernel.
-            _reports.ReportKasan(KasanBugType.BadPageState, caller, $"put_page on a free page pfn 0x{pfn:x} (refcount {f.Refcount})");
+            ReportPutPageOnFreePage(pfn, refcount, caller);
             return false;
         }
 
-        return --f.Refcount == 0;
+        return f.PutRefcountTestZero();
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportPutPageOnFreePage(long pfn, int refcount, string caller) =>
+        _reports.ReportKasan(KasanBugType.BadPageState, caller, $"put_page on a free page pfn 0x{pfn:x} (refcount {refcount})");
+
+    // prep_new_page(): the head's refcount, mapcount, order and flags; a compound block's tails.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void PrepNewPage(long pfn, int order, Gfp gfp, bool accounted)
     {
         var comp = order > 0 && (gfp & Gfp.__GFP_COMP) != 0;
         ref var head = ref _frames[pfn];
-        head.Refcount = 1;
+        head.SetRefcountAndOrder(1, order);
         head.Mapcount = 0;
-        head.Order = (byte)order;
         head.Flags = (comp ? PageFlags.Head : PageFlags.None) | (accounted ? PageFlags.Accounted : PageFlags.None);
+        if (order > 0)
+        {
+            PrepTailPages(pfn, order, comp);
+        }
+    }
+
+    private void PrepTailPages(long pfn, int order, bool comp)
+    {
         var n = 1L << order;
+        var tailOrder = comp ? order : 0;
+        var tailFlags = comp ? PageFlags.Tail : PageFlags.None;
         for (var i = 1L; i < n; i++)
         {
             ref var t = ref _frames[pfn + i];
-            t.Refcount = 0;
+            t.SetRefcountAndOrder(0, tailOrder);
             t.Mapcount = 0;
-            t.Order = comp ? (byte)order : (byte)0;
-            t.Flags = comp ? PageFlags.Tail : PageFlags.None;
+            t.Flags = tailFlags;
         }
     }
 
     // free_pages_prepare() + __free_one_page()
-    private void FreeBlock(long pfn, int order, string caller)
+    private void FreeBlock(ref PageFrame head, long pfn, int order, string caller)
     {
-        var n = 1L << order;
-        ref var head = ref _frames[pfn];
         if (head.Has(PageFlags.Accounted))
         {
             _memcg.Uncharge(K.PAGE_SIZE << order);
         }
 
-        for (var i = 0L; i < n; i++)
+        // The head's bad-page check (free_page_is_bad()), then the tails' (free_tail_page_prepare()).
+        if (head.Mapcount != 0)
         {
-            ref var f = ref _frames[pfn + i];
-            if (f.Mapcount != 0 || (i > 0 && f.Refcount != 0 && !f.Has(PageFlags.Tail)))
-            {
-                _reports.ReportKasan(KasanBugType.BadPageState, caller,
-                    $"freeing pfn 0x{pfn + i:x} with mapcount {f.Mapcount} refcount {f.Refcount}");
-            }
-
-            f = default;
-            Contents.Clear(pfn + i);
+            ReportBadFree(pfn, head.Mapcount, head.Refcount, caller);
         }
 
+        head = default;
+        if (order > 0)
+        {
+            FreeTailPagesPrepare(pfn, order, caller);
+        }
+
+        Contents.ClearBlock(pfn, order);
         Tracepoints.mm_page_free(_log, pfn, order);
         FreeFrozenPages(pfn, order);
     }
 
+    private void FreeTailPagesPrepare(long pfn, int order, string caller)
+    {
+        var n = 1L << order;
+        for (var i = 1L; i < n; i++)
+        {
+            ref var f = ref _frames[pfn + i];
+            if (f.Mapcount != 0 || (f.Refcount != 0 && !f.Has(PageFlags.Tail)))
+            {
+                ReportBadFree(pfn + i, f.Mapcount, f.Refcount, caller);
+            }
+
+            f = default;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReportBadFree(long pfn, int mapcount, int refcount, string caller) =>
+        _reports.ReportKasan(KasanBugType.BadPageState, caller, $"freeing pfn 0x{pfn:x} with mapcount {mapcount} refcount {refcount}");
+
     // free_frozen_pages() -> free_unref_page(): pcp orders go to the per-CPU list, the rest to the buddy lists.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void FreeFrozenPages(long pfn, int order)
     {
         if (order <= K.PAGE_ALLOC_COSTLY_ORDER)
@@ -340,6 +419,7 @@ public sealed partial class PageAllocator
     }
 
     // free_unref_page_commit(): park the block at the head of its list; past pcp->high, free a batch from the tails.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void FreeUnrefPageCommit(long pfn, int order)
     {
         _pcpAllocFactor >>= 1;
@@ -392,23 +472,26 @@ public sealed partial class PageAllocator
     }
 
     // free_pcppages_bulk(): round-robin over the lists, starting with pindex, each time from the tail.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void FreePcppagesBulk(int count, int pindex)
     {
         count = Math.Min(_pcpCount, count);
+
+        // The tracepoint's enabled state cannot change during the drain: test it once.
+        var trace = _log.IsEnabled(LogLevel.Trace);
         pindex--;
         while (count > 0)
         {
-            PcpList list;
             do
             {
                 if (++pindex > _pcpLists.Length - 1)
                 {
                     pindex = 0;
                 }
-
-                list = _pcpLists[pindex];
             }
-            while (list.Count == 0);
+            while (_pcpLists[pindex].Count == 0);
+
+            ref var list = ref _pcpLists[pindex];
 
             var order = pindex;
             var nrPages = 1 << order;
@@ -418,7 +501,10 @@ public sealed partial class PageAllocator
                 count -= nrPages;
                 _pcpCount -= nrPages;
                 FreeOneBlock(pfn, order);
-                Tracepoints.mm_page_pcpu_drain(_log, pfn, order);
+                if (trace)
+                {
+                    Tracepoints.mm_page_pcpu_drain(_log, pfn, order);
+                }
             }
             while (count > 0 && list.Count > 0);
         }
@@ -428,34 +514,38 @@ public sealed partial class PageAllocator
     private long Rmqueue(int order) => order <= K.PAGE_ALLOC_COSTLY_ORDER ? RmqueuePcplist(order) : RmqueueSmallest(order);
 
     // rmqueue_pcplist() + __rmqueue_pcplist(): refill an empty list with rmqueue_bulk(), then take the head.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long RmqueuePcplist(int order)
     {
         _pcpFreeCount >>= 1;
-        var list = _pcpLists[order];
-        if (list.Count == 0)
+        ref var list = ref _pcpLists[order];
+        if (list.Count == 0 && !RmqueueBulk(ref list, order))
         {
-            // rmqueue_bulk(): blocks in ascending PFN order, each appended at the tail.
-            var batch = NrPcpAlloc(order);
-            for (var i = 0; i < batch; i++)
-            {
-                var p = RmqueueSmallest(order);
-                if (p == NoPage)
-                {
-                    break;
-                }
-
-                list.AddTail(p);
-                _pcpCount += 1 << order;
-            }
-
-            if (list.Count == 0)
-            {
-                return NoPage;
-            }
+            return NoPage;
         }
 
         _pcpCount -= 1 << order;
         return list.RemoveHead();
+    }
+
+    // rmqueue_bulk(): blocks in ascending PFN order, each appended at the tail; false when none could be taken.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool RmqueueBulk(ref PcpList list, int order)
+    {
+        var batch = NrPcpAlloc(order);
+        for (var i = 0; i < batch; i++)
+        {
+            var p = RmqueueSmallest(order);
+            if (p == NoPage)
+            {
+                break;
+            }
+
+            list.AddTail(p);
+            _pcpCount += 1 << order;
+        }
+
+        return list.Count != 0;
     }
 
     // nr_pcp_alloc(): how many blocks a refill takes; order-0 refills grow while the CPU keeps allocating.
@@ -488,6 +578,8 @@ public sealed partial class PageAllocator
         return batch;
     }
 
+    // __free_one_page(): merge with the buddy while it is a free block of the same order.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void FreeOneBlock(long pfn, int order)
     {
         while (order < K.MAX_PAGE_ORDER)
@@ -508,45 +600,52 @@ public sealed partial class PageAllocator
 
     // __rmqueue_smallest(): the smallest order that has a free block; within it the lowest PFN; split the rest
     // into the lower orders (expand()).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long RmqueueSmallest(int order)
     {
-        for (var o = order; o < K.NR_PAGE_ORDERS; o++)
+        // The lowest non-empty order >= order, from the mask of orders with free blocks.
+        var orders = _freeOrders >> order;
+        if (orders == 0)
         {
-            var idx = _freeArea[o].FindFirst();
-            if (idx < 0)
-            {
-                continue;
-            }
-
-            var pfn = idx << o;
-            DelFromFreeArea(pfn, o);
-            while (o > order)
-            {
-                o--;
-                AddToFreeArea(pfn + (1L << o), o);
-            }
-
-            return pfn;
+            return NoPage;
         }
 
-        return NoPage;
+        var o = order + BitOperations.TrailingZeroCount(orders);
+        var pfn = _freeArea[o].FindFirst() << o;
+        DelFromFreeArea(pfn, o);
+        while (o > order)
+        {
+            o--;
+            AddToFreeArea(pfn + (1L << o), o);
+        }
+
+        return pfn;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void AddToFreeArea(long pfn, int order)
     {
         ref var f = ref _frames[pfn];
         f.Flags = PageFlags.Buddy;
         f.Order = (byte)order;
         _freeArea[order].Set(pfn >> order);
+        _freeOrders |= 1u << order;
         NrFreeBuddyPages += 1L << order;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void DelFromFreeArea(long pfn, int order)
     {
         ref var f = ref _frames[pfn];
         f.Flags = PageFlags.None;
         f.Order = 0;
-        _freeArea[order].Clear(pfn >> order);
+        var area = _freeArea[order];
+        area.Clear(pfn >> order);
+        if (area.Count == 0)
+        {
+            _freeOrders &= ~(1u << order);
+        }
+
         NrFreeBuddyPages -= 1L << order;
     }
 

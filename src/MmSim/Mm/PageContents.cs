@@ -98,6 +98,21 @@ public sealed class PageContents
         return false;
     }
 
+    /// <summary>Drop the contents of the 2^order frames from <paramref name="pfn"/> (order &lt;= 12: at most two chunks).</summary>
+    public void ClearBlock(long pfn, int order)
+    {
+        var n = 1L << order;
+        if (_chunks[pfn >> ChunkShift] is null && _chunks[(pfn + n - 1) >> ChunkShift] is null)
+        {
+            return;
+        }
+
+        for (var i = 0L; i < n; i++)
+        {
+            Clear(pfn + i);
+        }
+    }
+
     /// <summary>copy_highpage(): copy one frame's bytes to another without materializing zero pages.</summary>
     public void Copy(long dstPfn, long srcPfn)
     {

@@ -8,8 +8,9 @@ namespace MmSim.Mm;
 /// merging. A ring buffer of PFNs, because the kernel uses the list from both ends: frees and allocations work at
 /// the head (list_add / list_first_entry, LIFO: cache-hot pages first), refills append at the tail
 /// (rmqueue_bulk: list_add_tail) and drains take from the tail (free_pcppages_bulk: list_last_entry).
+/// A struct kept in the allocator's array and used by reference, so that a list costs one load less.
 /// </summary>
-internal sealed class PcpList
+internal struct PcpList
 {
     private int[] _buf;
     private int _head;
@@ -28,7 +29,7 @@ internal sealed class PcpList
     }
 
     /// <summary>Blocks on the list.</summary>
-    public int Count { get; private set; }
+    public int Count { readonly get; private set; }
 
     /// <summary>list_add(): push at the head.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -45,6 +46,7 @@ internal sealed class PcpList
     }
 
     /// <summary>list_add_tail().</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void AddTail(long pfn)
     {
         if (Count == _buf.Length)
@@ -67,6 +69,7 @@ internal sealed class PcpList
     }
 
     /// <summary>list_last_entry() + list_del(). The list must not be empty.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public long RemoveTail()
     {
         Count--;
@@ -74,10 +77,10 @@ internal sealed class PcpList
     }
 
     /// <summary>Host bytes of the ring buffer.</summary>
-    public long HostBytes => 4L * _buf.Length;
+    public readonly long HostBytes => 4L * _buf.Length;
 
     /// <summary>The i-th block from the head (invariant checks, tests).</summary>
-    public long this[int i] => _buf[(_head + i) & _mask];
+    public readonly long this[int i] => _buf[(_head + i) & _mask];
 
     // The lists are bounded by pcp->high plus one refill; growth happens only while a list first fills.
     private void Grow()

@@ -262,8 +262,62 @@ public class PageAllocTests
     }
 
     [Fact]
-    public void FrameMetadataIsEightBytes() =>
-        Assert.Equal(8, System.Runtime.CompilerServices.Unsafe.SizeOf<PageFrame>());
+    public void FrameMetadataIsSevenBytesAndUnderEightPerFrameWithTheBitmaps()
+    {
+        Assert.Equal(7, System.Runtime.CompilerServices.Unsafe.SizeOf<PageFrame>());
+        var m = TestMachines.Default();
+        Assert.True(m.PageAlloc.MetadataHostBytes <= 8 * m.PageAlloc.TotalPages,
+            $"{m.PageAlloc.MetadataHostBytes} bytes for {m.PageAlloc.TotalPages} frames");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(-1)]
+    [InlineData(PageFrame.MaxRefcount)]
+    [InlineData(PageFrame.MinRefcount)]
+    public void RefcountAndOrderShareAWordWithoutDisturbingEachOther(int refcount)
+    {
+        var f = default(PageFrame);
+        for (byte order = 0; order <= K.MAX_PAGE_ORDER; order++)
+        {
+            f.Order = order;
+            f.Refcount = refcount;
+            Assert.Equal((refcount, order), (f.Refcount, f.Order));
+            f.Order = (byte)(K.MAX_PAGE_ORDER - order);
+            Assert.Equal(refcount, f.Refcount);
+        }
+    }
+
+    [Fact]
+    public void RefcountWrapsAtItsWidthLikeAnInt()
+    {
+        var f = default(PageFrame);
+        f.Order = 3;
+        f.Refcount = PageFrame.MaxRefcount;
+        f.Refcount++;
+        Assert.Equal((PageFrame.MinRefcount, (byte)3), (f.Refcount, f.Order));
+        f.Refcount--;
+        Assert.Equal((PageFrame.MaxRefcount, (byte)3), (f.Refcount, f.Order));
+    }
+
+    [Fact]
+    public void ARefcountOverflowIsCaughtAsAnUnderflowByTheNextPut()
+    {
+        var m = TestMachines.WithFrames(16);
+        var pfn = m.PageAlloc.AllocPage(Gfp.GFP_KERNEL);
+        m.PageAlloc.Frame(pfn).Refcount = PageFrame.MaxRefcount;
+        m.PageAlloc.GetPage(pfn);
+        Assert.Equal(PageFrame.MinRefcount, m.PageAlloc.PageRefCount(pfn));
+        Assert.Equal(0, m.Reports.KasanCount);
+        m.PageAlloc.PutPage(pfn);
+        Assert.Equal(1, m.Reports.KasanCount);
+        Assert.Equal(KasanBugType.BadPageState, m.Reports.Kasan[0].Type);
+        m.PageAlloc.GetPage(pfn);
+        Assert.Equal(2, m.Reports.KasanCount);
+        Assert.Equal(KasanBugType.UseAfterFree, m.Reports.Kasan[1].Type);
+        Assert.Equal(15, m.PageAlloc.NrFreePages);
+    }
 
     [Fact]
     public void BuddyinfoAndMeminfoUseTheKernelFormat()
