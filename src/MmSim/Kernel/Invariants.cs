@@ -34,6 +34,10 @@ public sealed class InvariantRegistry
     /// </summary>
     public List<string> CheckAllQuick() => Run(quick: true);
 
+    /// <summary>Each check with a quick path, and whether that path vouches for the current state (tests).</summary>
+    internal IEnumerable<(string Name, bool Holds)> QuickResults() =>
+        _checks.Where(c => c.Quick is not null).Select(c => (c.Name, c.Quick!()));
+
     private List<string> Run(bool quick)
     {
         var violations = new List<string>();

@@ -1,98 +1,113 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace MmSim.Mm;
 
 /// <summary>
-/// Host-side scans of the frame array for the quick paths of the invariant checks: each 8-byte
-/// <see cref="PageFrame"/> read as one little-endian ulong (Refcount in bits 0-31, Mapcount 32-47, Order 48-55,
-/// Flags 56-63) and combined a vector at a time. <see cref="Usable"/> says whether the runtime lays the struct out
-/// that way (checked once); when it does not, the quick paths vouch for nothing and the full checks run.
+/// Host-side scans of the frame array for the quick paths of the invariant checks: each 7-byte
+/// <see cref="PageFrame"/> read as the low 56 bits of a little-endian ulong (refcount in bits 0-27 with its sign
+/// in bit 27, order 28-31, Mapcount 32-47, Flags 48-55). <see cref="Usable"/> says whether the runtime lays the
+/// struct out that way (checked once); when it does not, the quick paths vouch for nothing and the full checks run.
 /// </summary>
 internal static class FrameScan
 {
-    public const ulong RefcountSign = 0x8000_0000UL;
-    public const ulong RefcountMask = 0xFFFF_FFFFUL;
+    public const ulong RefcountSign = 1UL << 27;
+    public const ulong RefcountMask = (1UL << 28) - 1;
     public const ulong MapcountMask = 0xFFFFUL << 32;
-    public const int FlagsShift = 56;
+    public const int FlagsShift = 48;
 
-    /// <summary>Whether a frame reads as the ulong described above.</summary>
+    private const int FrameSize = 7;
+    private const ulong FrameMask = (1UL << 56) - 1;
+
+    /// <summary>Whether a frame reads as the value described above.</summary>
     public static readonly bool Usable = LayoutIsAsExpected();
 
     private static bool LayoutIsAsExpected()
     {
-        if (!BitConverter.IsLittleEndian || Unsafe.SizeOf<PageFrame>() != sizeof(ulong))
+        if (!BitConverter.IsLittleEndian || Unsafe.SizeOf<PageFrame>() != FrameSize)
         {
             return false;
         }
 
-        Span<PageFrame> f = [new PageFrame { Refcount = 0x01020304, Mapcount = 0x0506, Order = 7, Flags = (PageFlags)8 }];
-        return MemoryMarshal.Cast<PageFrame, ulong>(f)[0] == 0x0807_0506_0102_0304UL;
+        Span<PageFrame> f = [new PageFrame { Refcount = -2, Order = 7, Mapcount = 0x0506, Flags = (PageFlags)8 }];
+        return Word(f, 0) == 0x08_0506_7FFF_FFFEUL;
     }
 
-    /// <summary>The frames of <paramref name="pa"/>, one ulong each (only when <see cref="Usable"/>).</summary>
-    public static ReadOnlySpan<ulong> Words(PageAllocator pa) =>
-        MemoryMarshal.Cast<PageFrame, ulong>(MemoryMarshal.CreateReadOnlySpan(ref pa.Frame(0), (int)pa.TotalPages));
+    /// <summary>The frames of <paramref name="pa"/>.</summary>
+    public static ReadOnlySpan<PageFrame> Frames(PageAllocator pa) =>
+        MemoryMarshal.CreateReadOnlySpan(ref pa.Frame(0), (int)pa.TotalPages);
 
-    /// <summary>The bitwise OR of <paramref name="words"/>.</summary>
-    public static ulong Or(ReadOnlySpan<ulong> words)
+    /// <summary>Frame <paramref name="i"/> of <paramref name="frames"/> as a 56-bit value.</summary>
+    public static ulong Word(ReadOnlySpan<PageFrame> frames, int i)
     {
-        ulong acc = 0;
-        var i = 0;
-        if (Vector.IsHardwareAccelerated && words.Length >= Vector<ulong>.Count)
+        var bytes = MemoryMarshal.AsBytes(frames);
+        ref var b = ref MemoryMarshal.GetReference(bytes);
+        var at = i * FrameSize;
+        if (at + sizeof(ulong) <= bytes.Length)
         {
-            var vectors = MemoryMarshal.Cast<ulong, Vector<ulong>>(words);
-            var v = Vector<ulong>.Zero;
-            foreach (var x in vectors)
-            {
-                v |= x;
-            }
-
-            for (var k = 0; k < Vector<ulong>.Count; k++)
-            {
-                acc |= v[k];
-            }
-
-            i = vectors.Length * Vector<ulong>.Count;
+            return Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, at)) & FrameMask;
         }
 
-        for (; i < words.Length; i++)
+        // The last frame: the eighth byte would be past the array.
+        _ = bytes[at + FrameSize - 1];
+        return Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref b, at)) |
+            ((ulong)Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref b, at + 4)) << 32) |
+            ((ulong)Unsafe.Add(ref b, at + 6) << 48);
+    }
+
+    /// <summary>The bitwise OR of the frames' values.</summary>
+    public static ulong Or(ReadOnlySpan<PageFrame> frames)
+    {
+        // Eight frames are seven ulongs: OR them in seven lanes, then fold the lanes back into frames.
+        var bytes = MemoryMarshal.AsBytes(frames);
+        var blocks = frames.Length / 8;
+        var words = MemoryMarshal.Cast<byte, ulong>(bytes[..(blocks * 8 * FrameSize)]);
+        Span<ulong> lanes = stackalloc ulong[8];
+        lanes.Clear();
+        for (var w = 0; w + 7 <= words.Length; w += 7)
         {
-            acc |= words[i];
+            lanes[0] |= words[w];
+            lanes[1] |= words[w + 1];
+            lanes[2] |= words[w + 2];
+            lanes[3] |= words[w + 3];
+            lanes[4] |= words[w + 4];
+            lanes[5] |= words[w + 5];
+            lanes[6] |= words[w + 6];
+        }
+
+        ulong acc = 0;
+        ReadOnlySpan<PageFrame> folded = MemoryMarshal.Cast<ulong, PageFrame>(lanes)[..8];
+        for (var k = 0; k < 8; k++)
+        {
+            acc |= Word(folded, k);
+        }
+
+        for (var i = blocks * 8; i < frames.Length; i++)
+        {
+            acc |= Word(frames, i);
         }
 
         return acc;
     }
 
-    /// <summary>How many of <paramref name="words"/> have a bit of <paramref name="mask"/> set.</summary>
-    public static long CountAny(ReadOnlySpan<ulong> words, ulong mask)
+    /// <summary>How many frames have a bit of <paramref name="mask"/> (within the 56 bits) set.</summary>
+    public static long CountAny(ReadOnlySpan<PageFrame> frames, ulong mask)
     {
-        long zero = 0;
-        var i = 0;
-        if (Vector.IsHardwareAccelerated && words.Length >= Vector<ulong>.Count)
+        var bytes = MemoryMarshal.AsBytes(frames);
+        ref var b = ref MemoryMarshal.GetReference(bytes);
+        mask &= FrameMask;
+        long count = 0;
+        var n = frames.Length - 1; // every frame but the last can be read as a whole ulong
+        for (var i = 0; i < n; i++)
         {
-            var vectors = MemoryMarshal.Cast<ulong, Vector<ulong>>(words);
-            var m = new Vector<ulong>(mask);
-            var zeros = Vector<ulong>.Zero;
-            foreach (var x in vectors)
-            {
-                // Equals gives all ones (-1) in each lane where no bit of the mask is set.
-                zeros -= Vector.Equals(x & m, Vector<ulong>.Zero);
-            }
-
-            zero = (long)Vector.Sum(zeros);
-            i = vectors.Length * Vector<ulong>.Count;
+            count += (Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, i * FrameSize)) & mask) != 0 ? 1 : 0;
         }
 
-        for (; i < words.Length; i++)
+        if (frames.Length > 0 && (Word(frames, frames.Length - 1) & mask) != 0)
         {
-            if ((words[i] & mask) == 0)
-            {
-                zero++;
-            }
+            count++;
         }
 
-        return words.Length - zero;
+        return count;
     }
 }

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.InteropServices;
 using MmSim.Kernel;
 
 namespace MmSim.Mm;
@@ -80,7 +79,7 @@ public sealed partial class PageAllocator
         }
 
         // A free frame has no reference, mapping or contents; no frame has a negative reference count.
-        var frames = MemoryMarshal.Cast<PageFrame, ulong>(_frames.AsSpan());
+        ReadOnlySpan<PageFrame> frames = _frames.AsSpan(0, (int)total);
         ulong inUse = 0, inFree = 0;
         for (var w = 0; w < marks.Length; w++)
         {
@@ -102,11 +101,11 @@ public sealed partial class PageAllocator
                 {
                     if (((m >> j) & 1) != 0)
                     {
-                        inFree |= slice[j];
+                        inFree |= FrameScan.Word(slice, j);
                     }
                     else
                     {
-                        inUse |= slice[j];
+                        inUse |= FrameScan.Word(slice, j);
                     }
                 }
             }

@@ -76,7 +76,7 @@ public sealed partial class VmallocAllocator
 
         return ptesInAreas == _pt.NrMapped && busy == NrBusyAreas && lazy == NrLazyAreas && lazyPages == VmapLazyNr &&
             vmallocPages == NrVmallocPages &&
-            FrameScan.CountAny(FrameScan.Words(_pages), (ulong)PageFlags.Vmalloc << FrameScan.FlagsShift) == NrVmallocPages &&
+            FrameScan.CountAny(FrameScan.Frames(_pages), (ulong)PageFlags.Vmalloc << FrameScan.FlagsShift) == NrVmallocPages &&
             _vmapAreaCachep.ActiveObjects == _tree.Count && _tree.Validate().Count == 0;
     }
 

@@ -187,7 +187,7 @@ internal static partial class VmInvariants
             }
 
             // Every mapped frame has mapcount n > 0: no other frame may have one.
-            return FrameScan.CountAny(FrameScan.Words(pa), FrameScan.MapcountMask) == _mapped.Count;
+            return FrameScan.CountAny(FrameScan.Frames(pa), FrameScan.MapcountMask) == _mapped.Count;
         }
 
         private bool FilesHold()

@@ -21,7 +21,8 @@ public class QuickInvariantTests(ITestOutputHelper output)
     public void QuickAndFullChecksAgreeOnRandomSequencesAndCorruptions()
     {
         var corrupt = new Random(12345);
-        long steps = 0, corruptions = 0, caught = 0;
+        long steps = 0, corruptions = 0, caught = 0, sound = 0;
+        var vouched = new Dictionary<string, long>();
         var opts = new CheckOptions { Seed = 7 };
         for (long i = 0; i < Sequences; i++)
         {
@@ -42,6 +43,15 @@ public class QuickInvariantTests(ITestOutputHelper output)
                 var m = ex.Machine;
                 var full = Outcome(m.Invariants.CheckAll);
                 Assert.Equal(full, Outcome(m.Invariants.CheckAllQuick));
+                if (full.Count == 0)
+                {
+                    sound++;
+                    foreach (var (name, holds) in m.Invariants.QuickResults())
+                    {
+                        vouched[name] = vouched.GetValueOrDefault(name) + (holds ? 1 : 0);
+                    }
+                }
+
                 for (var k = 0; k < 6; k++)
                 {
                     var undo = Corrupt(m, corrupt);
@@ -73,7 +83,13 @@ public class QuickInvariantTests(ITestOutputHelper output)
             }
         }
 
-        output.WriteLine($"{steps} steps, {corruptions} corruptions, {caught} caught");
+        output.WriteLine($"{steps} steps, {corruptions} corruptions, {caught} caught, {sound} sound states; quick paths vouched: " +
+            string.Join(", ", vouched.Select(kv => $"{kv.Key} {kv.Value}")));
+
+        // A quick path that never vouches would agree with the full check trivially (and make the checker slow):
+        // on a sound state every quick path must vouch. (It once stopped vouching silently when the frame layout changed.)
+        Assert.Equal(["page_alloc", "slab", "vm", "vmalloc"], vouched.Keys.Order());
+        Assert.All(vouched, kv => Assert.True(kv.Value == sound, $"{kv.Key} vouched for {kv.Value} of {sound} sound states"));
 
         // The corruptions are mostly visible, so the full checks' reporting paths were exercised too.
         Assert.True(steps > 1000 && corruptions > 5000 && caught > corruptions / 2, $"{steps} steps, {corruptions} corruptions, {caught} caught");

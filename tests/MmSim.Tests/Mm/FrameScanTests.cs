@@ -1,0 +1,55 @@
+using MmSim.Mm;
+using Xunit;
+
+namespace MmSim.Tests.Mm;
+
+/// <summary>The frame scans of the invariants' quick paths agree with the frames' fields, tails included.</summary>
+public class FrameScanTests
+{
+    [Fact]
+    public void TheRuntimeLaysFramesOutAsTheScansRead() => Assert.True(FrameScan.Usable);
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(64)]
+    [InlineData(71)]
+    [InlineData(2048)]
+    public void ScansAgreeWithTheFields(int n)
+    {
+        var r = new Random(n);
+        var frames = new PageFrame[n];
+        for (var rep = 0; rep < 20; rep++)
+        {
+            Array.Clear(frames);
+            var density = r.Next(1, 4);
+            for (var k = 0; k < density && n > 0; k++)
+            {
+                ref var f = ref frames[r.Next(n)];
+                f.Refcount = r.Next(-3, 5);
+                f.Order = (byte)r.Next(0, 11);
+                f.Mapcount = (ushort)r.Next(0, 3);
+                f.Flags = (PageFlags)r.Next(0, 256);
+            }
+
+            ulong or = 0;
+            long mapped = 0, vmalloc = 0;
+            foreach (var f in frames)
+            {
+                var word = ((ulong)(uint)f.Refcount & FrameScan.RefcountMask) | ((ulong)f.Order << 28) |
+                    ((ulong)f.Mapcount << 32) | ((ulong)f.Flags << FrameScan.FlagsShift);
+                or |= word;
+                mapped += f.Mapcount != 0 ? 1 : 0;
+                vmalloc += f.Has(PageFlags.Vmalloc) ? 1 : 0;
+            }
+
+            Assert.Equal(or, FrameScan.Or(frames));
+            Assert.Equal(mapped, FrameScan.CountAny(frames, FrameScan.MapcountMask));
+            Assert.Equal(vmalloc, FrameScan.CountAny(frames, (ulong)PageFlags.Vmalloc << FrameScan.FlagsShift));
+            Assert.Equal(frames.Any(f => f.Refcount < 0), (or & FrameScan.RefcountSign) != 0);
+        }
+    }
+}
