@@ -38,6 +38,20 @@ public sealed class InvariantRegistry
     internal IEnumerable<(string Name, bool Holds)> QuickResults() =>
         _checks.Where(c => c.Quick is not null).Select(c => (c.Name, c.Quick!()));
 
+    /// <summary>Runs one check by name, its quick path when <paramref name="quick"/> and it has one (benchmarks).</summary>
+    internal int RunOne(string name, bool quick)
+    {
+        var (_, check, q) = _checks.Find(c => c.Name == name);
+        if (quick && q is not null)
+        {
+            return q() ? 0 : -1;
+        }
+
+        _scratch.Clear();
+        check(_scratch);
+        return _scratch.Count;
+    }
+
     private List<string> Run(bool quick)
     {
         var violations = new List<string>();

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -88,6 +89,60 @@ internal static class FrameScan
         }
 
         return acc;
+    }
+
+    /// <summary>
+    /// Whether no frame outside <paramref name="marks"/> (one bit per frame, set = skip) has a bit of
+    /// <paramref name="mask"/> set: runs of unmarked 64-frame chunks are combined with <see cref="Or"/>.
+    /// </summary>
+    public static bool NoneOutside(ReadOnlySpan<PageFrame> frames, ReadOnlySpan<ulong> marks, ulong mask)
+    {
+        var runStart = 0;
+        for (var w = 0; w <= marks.Length; w++)
+        {
+            var m = w < marks.Length ? marks[w] : ulong.MaxValue;
+            if (m == 0)
+            {
+                continue;
+            }
+
+            var runEnd = Math.Min(w << 6, frames.Length);
+            if (runEnd > runStart && (Or(frames[runStart..runEnd]) & mask) != 0)
+            {
+                return false;
+            }
+
+            runStart = Math.Min((w + 1) << 6, frames.Length);
+            if (w == marks.Length)
+            {
+                break;
+            }
+
+            for (var bits = ~m; bits != 0; bits &= bits - 1)
+            {
+                var i = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                if (i < frames.Length && (Word(frames, i) & mask) != 0)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Set bit <paramref name="pfn"/> of <paramref name="marks"/>; false when it was set already.</summary>
+    public static bool TestAndSet(ulong[] marks, long pfn)
+    {
+        ref var word = ref marks[pfn >> 6];
+        var bit = 1UL << (int)(pfn & 63);
+        if ((word & bit) != 0)
+        {
+            return false;
+        }
+
+        word |= bit;
+        return true;
     }
 
     /// <summary>How many frames have a bit of <paramref name="mask"/> (within the 56 bits) set.</summary>

@@ -11,12 +11,17 @@ public sealed partial class VmallocAllocator
     /// (<see cref="VmallocPageTable.CountPresent"/>) and the Vmalloc-flagged frames with <see cref="FrameScan"/>.
     /// Keep it in step with the full check.
     /// </summary>
+    // The pages of VM_ALLOC areas, one bit per frame (quick path scratch, allocated on first use).
+    private ulong[]? _quickMarks;
+
     internal bool InvariantsHold()
     {
         if (!FrameScan.Usable)
         {
             return false;
         }
+
+        Array.Clear(_quickMarks ??= new ulong[(_pages.TotalPages + 63) >> 6]);
 
         ulong prevEnd = 0;
         int busy = 0, lazy = 0;
@@ -76,7 +81,7 @@ public sealed partial class VmallocAllocator
 
         return ptesInAreas == _pt.NrMapped && busy == NrBusyAreas && lazy == NrLazyAreas && lazyPages == VmapLazyNr &&
             vmallocPages == NrVmallocPages &&
-            FrameScan.CountAny(FrameScan.Frames(_pages), (ulong)PageFlags.Vmalloc << FrameScan.FlagsShift) == NrVmallocPages &&
+            FrameScan.NoneOutside(FrameScan.Frames(_pages), _quickMarks!, (ulong)PageFlags.Vmalloc << FrameScan.FlagsShift) &&
             _vmapAreaCachep.ActiveObjects == _tree.Count && _tree.Validate().Count == 0;
     }
 
@@ -93,7 +98,8 @@ public sealed partial class VmallocAllocator
         for (var i = 0; i < vm.NrPages; i++)
         {
             var pfn = vm.Pages[i];
-            if (!_pages.IsValidPfn(pfn) || _pages.PageRefCount(pfn) <= 0 || !_pages.Frame(pfn).Has(PageFlags.Vmalloc) ||
+            if (!_pages.IsValidPfn(pfn) || !FrameScan.TestAndSet(_quickMarks!, pfn) || _pages.PageRefCount(pfn) <= 0 ||
+                !_pages.Frame(pfn).Has(PageFlags.Vmalloc) ||
                 _pt.Lookup(vm.Addr + ((ulong)i << K.PAGE_SHIFT)) != pfn)
             {
                 return false;

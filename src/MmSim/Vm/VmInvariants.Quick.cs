@@ -23,6 +23,7 @@ internal static partial class VmInvariants
     {
         private readonly int[] _ptes = new int[machine.PageAlloc.TotalPages];
         private readonly List<long> _mapped = [];
+        private ulong[]? _marks; // the mapped frames, one bit each; all clear between checks
         private readonly Dictionary<VfsFile, long> _fileRefs = new(ReferenceEqualityComparer.Instance);
         private ulong[] _starts = new ulong[16];
         private ulong[] _ends = new ulong[16];
@@ -186,8 +187,20 @@ internal static partial class VmInvariants
                 }
             }
 
-            // Every mapped frame has mapcount n > 0: no other frame may have one.
-            return FrameScan.CountAny(FrameScan.Frames(pa), FrameScan.MapcountMask) == _mapped.Count;
+            // Every mapped frame has mapcount n > 0: no other frame may have one (the full check counts them).
+            var marks = _marks ??= new ulong[(pa.TotalPages + 63) >> 6];
+            foreach (var pfn in _mapped)
+            {
+                marks[pfn >> 6] |= 1UL << (int)(pfn & 63);
+            }
+
+            var none = FrameScan.NoneOutside(FrameScan.Frames(pa), marks, FrameScan.MapcountMask);
+            foreach (var pfn in _mapped)
+            {
+                marks[pfn >> 6] = 0;
+            }
+
+            return none;
         }
 
         private bool FilesHold()

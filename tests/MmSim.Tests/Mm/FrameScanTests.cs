@@ -50,6 +50,25 @@ public class FrameScanTests
             Assert.Equal(mapped, FrameScan.CountAny(frames, FrameScan.MapcountMask));
             Assert.Equal(vmalloc, FrameScan.CountAny(frames, (ulong)PageFlags.Vmalloc << FrameScan.FlagsShift));
             Assert.Equal(frames.Any(f => f.Refcount < 0), (or & FrameScan.RefcountSign) != 0);
+
+            // NoneOutside: the mapped frames marked (sometimes one fewer, sometimes a whole chunk more).
+            var marks = new ulong[(n + 63) / 64];
+            for (var i = 0; i < n; i++)
+            {
+                if (frames[i].Mapcount != 0 || (r.Next(8) == 0 && i < 64))
+                {
+                    marks[i >> 6] |= 1UL << (i & 63);
+                }
+            }
+
+            if (mapped > 0 && r.Next(2) == 0)
+            {
+                var i = Array.FindIndex(frames, f => f.Mapcount != 0);
+                marks[i >> 6] &= ~(1UL << (i & 63));
+            }
+
+            var expected = Enumerable.Range(0, n).All(i => (marks[i >> 6] & (1UL << (i & 63))) != 0 || frames[i].Mapcount == 0);
+            Assert.Equal(expected, FrameScan.NoneOutside(frames, marks, FrameScan.MapcountMask));
         }
     }
 }
