@@ -28,12 +28,7 @@ public class ArrayMapLayoutTests
         MapFlags = flags,
     };
 
-    private static byte[] Key(uint k)
-    {
-        var b = new byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(b, k);
-        return b;
-    }
+    private static byte[] Key(uint k) => BpfSyscallTests.Key(k);
 
     private ArrayMap MapOf(long fd) => (ArrayMap)_t.Files!.Lookup((int)fd)!.PrivateData!;
 

@@ -23,7 +23,8 @@ public class BpfSyscallTests
         MapFlags = flags,
     };
 
-    private static byte[] Key(uint k)
+    /// <summary>A 4-byte array key (shared with the other bpf tests).</summary>
+    internal static byte[] Key(uint k)
     {
         var b = new byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(b, k);
