@@ -144,25 +144,4 @@ internal static class FrameScan
         word |= bit;
         return true;
     }
-
-    /// <summary>How many frames have a bit of <paramref name="mask"/> (within the 56 bits) set.</summary>
-    public static long CountAny(ReadOnlySpan<PageFrame> frames, ulong mask)
-    {
-        var bytes = MemoryMarshal.AsBytes(frames);
-        ref var b = ref MemoryMarshal.GetReference(bytes);
-        mask &= FrameMask;
-        long count = 0;
-        var n = frames.Length - 1; // every frame but the last can be read as a whole ulong
-        for (var i = 0; i < n; i++)
-        {
-            count += (Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, i * FrameSize)) & mask) != 0 ? 1 : 0;
-        }
-
-        if (frames.Length > 0 && (Word(frames, frames.Length - 1) & mask) != 0)
-        {
-            count++;
-        }
-
-        return count;
-    }
 }

@@ -11,7 +11,7 @@ internal static partial class VmInvariants
     /// messages, allocation-free but for mt_validate. PTEs are found by scanning the PTE pages and placed by a
     /// binary search in the VMAs just verified sorted and disjoint (the full check looks each one up in the tree);
     /// only the frames some PTE maps are inspected, and the rest are known unmapped when the frames with a mapcount
-    /// are exactly those (<see cref="FrameScan.CountAny"/>). Keep it in step with the full check.
+    /// are exactly those (no unmapped frame has a mapcount: <see cref="FrameScan.NoneOutside"/>). Keep it in step with the full check.
     /// </summary>
     public static Func<bool> Quick(Machine machine)
     {
