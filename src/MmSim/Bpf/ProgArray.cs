@@ -111,15 +111,7 @@ public sealed partial class BpfSubsystem
     /// map's <see cref="BpfMap.CheckProgLoad(BpfProg)"/>). The program fd (anon inode <c>bpf-prog</c>) or -errno; a failed
     /// load keeps no reference.
     /// </summary>
-    public long ProgLoad(TaskStruct task, IReadOnlyList<int> mapFds)
-    {
-        ArgumentNullException.ThrowIfNull(task);
-        ArgumentNullException.ThrowIfNull(mapFds);
-        var ret = DoProgLoad(task, mapFds, out _);
-        Tracepoints.sys_bpf(Machine.Log.Bpf, task.Pid, "BPF_PROG_LOAD", ret);
-        SyscallCount++;
-        return ret;
-    }
+    public long ProgLoad(TaskStruct task, IReadOnlyList<int> mapFds) => ProgLoad(task, mapFds, out _);
 
     /// <summary><see cref="ProgLoad(TaskStruct, IReadOnlyList{int})"/> that also returns the program object.</summary>
     public long ProgLoad(TaskStruct task, IReadOnlyList<int> mapFds, out BpfProg? prog)
