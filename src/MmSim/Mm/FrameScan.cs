@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace MmSim.Mm;
 
@@ -59,31 +60,63 @@ internal static class FrameScan
     /// <summary>The bitwise OR of the frames' values.</summary>
     public static ulong Or(ReadOnlySpan<PageFrame> frames)
     {
-        // Eight frames are seven ulongs: OR them in seven lanes, then fold the lanes back into frames.
-        var bytes = MemoryMarshal.AsBytes(frames);
-        var blocks = frames.Length / 8;
-        var words = MemoryMarshal.Cast<byte, ulong>(bytes[..(blocks * 8 * FrameSize)]);
-        Span<ulong> lanes = stackalloc ulong[8];
-        lanes.Clear();
-        for (var w = 0; w + 7 <= words.Length; w += 7)
+        // Eight frames are seven ulongs (one group): OR the groups in seven lanes, then fold the lanes into frames.
+        // 32 frames are seven 256-bit vectors (four groups), ORed a vector at a time where the host has them.
+        ref var u = ref Unsafe.As<PageFrame, ulong>(ref MemoryMarshal.GetReference(frames));
+        ulong l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0;
+        var groups = frames.Length / 8;
+        var g = 0;
+        if (Vector256.IsHardwareAccelerated && groups >= 4)
         {
-            lanes[0] |= words[w];
-            lanes[1] |= words[w + 1];
-            lanes[2] |= words[w + 2];
-            lanes[3] |= words[w + 3];
-            lanes[4] |= words[w + 4];
-            lanes[5] |= words[w + 5];
-            lanes[6] |= words[w + 6];
+            Vector256<ulong> v0 = default, v1 = default, v2 = default, v3 = default, v4 = default, v5 = default, v6 = default;
+            var end = (nuint)(groups / 4 * 28);
+            for (nuint w = 0; w < end; w += 28)
+            {
+                v0 |= Vector256.LoadUnsafe(ref u, w);
+                v1 |= Vector256.LoadUnsafe(ref u, w + 4);
+                v2 |= Vector256.LoadUnsafe(ref u, w + 8);
+                v3 |= Vector256.LoadUnsafe(ref u, w + 12);
+                v4 |= Vector256.LoadUnsafe(ref u, w + 16);
+                v5 |= Vector256.LoadUnsafe(ref u, w + 20);
+                v6 |= Vector256.LoadUnsafe(ref u, w + 24);
+            }
+
+            // The 28 ulongs are four groups of seven: ulong t goes to lane t % 7.
+            Span<ulong> t = stackalloc ulong[28];
+            v0.CopyTo(t);
+            v1.CopyTo(t[4..]);
+            v2.CopyTo(t[8..]);
+            v3.CopyTo(t[12..]);
+            v4.CopyTo(t[16..]);
+            v5.CopyTo(t[20..]);
+            v6.CopyTo(t[24..]);
+            l0 = t[0] | t[7] | t[14] | t[21];
+            l1 = t[1] | t[8] | t[15] | t[22];
+            l2 = t[2] | t[9] | t[16] | t[23];
+            l3 = t[3] | t[10] | t[17] | t[24];
+            l4 = t[4] | t[11] | t[18] | t[25];
+            l5 = t[5] | t[12] | t[19] | t[26];
+            l6 = t[6] | t[13] | t[20] | t[27];
+            g = groups / 4 * 4;
         }
 
-        ulong acc = 0;
-        ReadOnlySpan<PageFrame> folded = MemoryMarshal.Cast<ulong, PageFrame>(lanes)[..8];
-        for (var k = 0; k < 8; k++)
+        for (; g < groups; g++)
         {
-            acc |= Word(folded, k);
+            ref var w = ref Unsafe.Add(ref u, g * 7);
+            l0 |= w;
+            l1 |= Unsafe.Add(ref w, 1);
+            l2 |= Unsafe.Add(ref w, 2);
+            l3 |= Unsafe.Add(ref w, 3);
+            l4 |= Unsafe.Add(ref w, 4);
+            l5 |= Unsafe.Add(ref w, 5);
+            l6 |= Unsafe.Add(ref w, 6);
         }
 
-        for (var i = blocks * 8; i < frames.Length; i++)
+        // Frame k of a group starts at byte 7k: its bits are spread over lanes (7k) / 8 and (7k + 6) / 8.
+        var acc = l0 | (l0 >> 56) | (l1 << 8) | (l1 >> 48) | (l2 << 16) | (l2 >> 40) | (l3 << 24) | (l3 >> 32) |
+            (l4 << 32) | (l4 >> 24) | (l5 << 40) | (l5 >> 16) | (l6 << 48) | (l6 >> 8);
+        acc &= FrameMask;
+        for (var i = groups * 8; i < frames.Length; i++)
         {
             acc |= Word(frames, i);
         }

@@ -16,7 +16,11 @@ public class FrameScanTests
     [InlineData(8)]
     [InlineData(9)]
     [InlineData(64)]
+    [InlineData(31)]
+    [InlineData(32)]
+    [InlineData(33)]
     [InlineData(71)]
+    [InlineData(257)]
     [InlineData(2048)]
     public void ScansAgreeWithTheFields(int n)
     {
@@ -70,6 +74,22 @@ public class FrameScanTests
 
             var expected = Enumerable.Range(0, n).All(i => (marks[i >> 6] & (1UL << (i & 63))) != 0 || frames[i].Mapcount == 0);
             Assert.Equal(expected, FrameScan.NoneOutside(frames, marks, FrameScan.MapcountMask));
+        }
+    }
+
+    // Or reads every frame of every position in its vector, group and tail parts: each frame alone, all fields set.
+    [Theory]
+    [InlineData(39)]
+    [InlineData(100)]
+    public void OrSeesEachFrameAlone(int n)
+    {
+        var frames = new PageFrame[n];
+        for (var i = 0; i < n; i++)
+        {
+            Array.Clear(frames);
+            frames[i] = new PageFrame { Refcount = -1, Order = 10, Mapcount = 0xFFFF, Flags = (PageFlags)0xFF };
+            Assert.Equal(FrameScan.Word(frames, i), FrameScan.Or(frames));
+            Assert.Equal(0xFF_FFFF_A_FFFFFFFUL, FrameScan.Or(frames));
         }
     }
 }
