@@ -126,42 +126,56 @@ internal static class FrameScan
 
     /// <summary>
     /// Whether no frame outside <paramref name="marks"/> (one bit per frame, set = skip) has a bit of
-    /// <paramref name="mask"/> set: runs of unmarked 64-frame chunks are combined with <see cref="Or"/>.
+    /// <paramref name="mask"/> set.
     /// </summary>
     public static bool NoneOutside(ReadOnlySpan<PageFrame> frames, ReadOnlySpan<ulong> marks, ulong mask)
     {
-        var runStart = 0;
-        for (var w = 0; w <= marks.Length; w++)
+        OrByMarks(frames, marks, out _, out var outside);
+        return (outside & mask) == 0;
+    }
+
+    /// <summary>
+    /// The OR of the frames whose bit in <paramref name="marks"/> is set (<paramref name="marked"/>) and of the
+    /// others (<paramref name="unmarked"/>; frames past the end of the marks are unmarked): each run of frames
+    /// marked alike is combined with one <see cref="Or"/>.
+    /// </summary>
+    public static void OrByMarks(ReadOnlySpan<PageFrame> frames, ReadOnlySpan<ulong> marks, out ulong marked, out ulong unmarked)
+    {
+        marked = unmarked = 0;
+        var n = frames.Length;
+        var pos = 0;
+        while (pos < n)
         {
-            var m = w < marks.Length ? marks[w] : ulong.MaxValue;
-            if (m == 0)
+            var w = pos >> 6;
+            if (w >= marks.Length)
             {
-                continue;
+                unmarked |= Or(frames[pos..]);
+                return;
             }
 
-            var runEnd = Math.Min(w << 6, frames.Length);
-            if (runEnd > runStart && (Or(frames[runStart..runEnd]) & mask) != 0)
+            // The run ends at the first frame from pos whose mark differs.
+            var set = ((marks[w] >> (pos & 63)) & 1) != 0;
+            var differs = (set ? ~marks[w] : marks[w]) & (ulong.MaxValue << (pos & 63));
+            while (differs == 0 && ++w < marks.Length)
             {
-                return false;
+                differs = set ? ~marks[w] : marks[w];
             }
 
-            runStart = Math.Min((w + 1) << 6, frames.Length);
-            if (w == marks.Length)
+            var end = differs != 0 ? ((long)w << 6) + BitOperations.TrailingZeroCount(differs) :
+                set ? (long)marks.Length << 6 : n;
+            var stop = (int)Math.Min(end, n);
+            var run = Or(frames[pos..stop]);
+            if (set)
             {
-                break;
+                marked |= run;
+            }
+            else
+            {
+                unmarked |= run;
             }
 
-            for (var bits = ~m; bits != 0; bits &= bits - 1)
-            {
-                var i = (w << 6) + BitOperations.TrailingZeroCount(bits);
-                if (i < frames.Length && (Word(frames, i) & mask) != 0)
-                {
-                    return false;
-                }
-            }
+            pos = stop;
         }
-
-        return true;
     }
 
     /// <summary>Set bit <paramref name="pfn"/> of <paramref name="marks"/>; false when it was set already.</summary>

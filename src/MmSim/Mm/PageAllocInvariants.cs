@@ -79,52 +79,7 @@ public sealed partial class PageAllocator
         }
 
         // A free frame has no reference, mapping or contents; no frame has a negative reference count.
-        ReadOnlySpan<PageFrame> frames = _frames.AsSpan(0, (int)total);
-        ulong inUse = 0, inFree = 0;
-        for (var w = 0; w < marks.Length;)
-        {
-            var start = w << 6;
-            var m = marks[w];
-            if (m is 0 or ulong.MaxValue)
-            {
-                // A run of words all unmarked or all marked: one OR over its frames.
-                var end = w + 1;
-                while (end < marks.Length && marks[end] == m)
-                {
-                    end++;
-                }
-
-                var run = FrameScan.Or(frames[start..(int)Math.Min((long)end << 6, total)]);
-                if (m == 0)
-                {
-                    inUse |= run;
-                }
-                else
-                {
-                    inFree |= run;
-                }
-
-                w = end;
-                continue;
-            }
-
-            var len = (int)Math.Min(64, total - start);
-            var slice = frames.Slice(start, len);
-            for (var j = 0; j < len; j++)
-            {
-                if (((m >> j) & 1) != 0)
-                {
-                    inFree |= FrameScan.Word(slice, j);
-                }
-                else
-                {
-                    inUse |= FrameScan.Word(slice, j);
-                }
-            }
-
-            w++;
-        }
-
+        FrameScan.OrByMarks(_frames.AsSpan(0, (int)total), marks, out var inFree, out var inUse);
         return (inUse & FrameScan.RefcountSign) == 0 && (inFree & (FrameScan.RefcountMask | FrameScan.MapcountMask)) == 0 &&
             !Contents.AnyBufferIn(marks);
     }

@@ -92,4 +92,53 @@ public class FrameScanTests
             Assert.Equal(0xFF_FFFF_A_FFFFFFFUL, FrameScan.Or(frames));
         }
     }
+
+    // OrByMarks splits the frames by their marks, in runs of any length (marks shorter than the frames included).
+    [Theory]
+    [InlineData(5)]
+    [InlineData(64)]
+    [InlineData(200)]
+    [InlineData(2048)]
+    public void OrByMarksSplitsTheFramesByMark(int n)
+    {
+        var r = new Random(n);
+        var frames = new PageFrame[n];
+        for (var rep = 0; rep < 50; rep++)
+        {
+            Array.Clear(frames);
+            for (var k = 0; k < 4; k++)
+            {
+                frames[r.Next(n)].Flags = (PageFlags)(1 << r.Next(0, 8));
+            }
+
+            var marks = new ulong[Math.Max(0, ((n + 63) / 64) - r.Next(0, 2))];
+            for (var runs = r.Next(0, 6); runs > 0 && marks.Length > 0; runs--)
+            {
+                var from = r.Next(marks.Length * 64);
+                var len = r.Next(1, rep % 2 == 0 ? 9 : 300);
+                for (var i = from; i < Math.Min(from + len, marks.Length * 64); i++)
+                {
+                    marks[i >> 6] |= 1UL << (i & 63);
+                }
+            }
+
+            ulong inMarked = 0, outside = 0;
+            for (var i = 0; i < n; i++)
+            {
+                var isMarked = (i >> 6) < marks.Length && (marks[i >> 6] & (1UL << (i & 63))) != 0;
+                if (isMarked)
+                {
+                    inMarked |= FrameScan.Word(frames, i);
+                }
+                else
+                {
+                    outside |= FrameScan.Word(frames, i);
+                }
+            }
+
+            FrameScan.OrByMarks(frames, marks, out var m, out var u);
+            Assert.Equal(inMarked, m);
+            Assert.Equal(outside, u);
+        }
+    }
 }
