@@ -81,22 +81,14 @@ internal static class FrameScan
                 v6 |= Vector256.LoadUnsafe(ref u, w + 24);
             }
 
-            // The 28 ulongs are four groups of seven: ulong t goes to lane t % 7.
-            Span<ulong> t = stackalloc ulong[28];
-            v0.CopyTo(t);
-            v1.CopyTo(t[4..]);
-            v2.CopyTo(t[8..]);
-            v3.CopyTo(t[12..]);
-            v4.CopyTo(t[16..]);
-            v5.CopyTo(t[20..]);
-            v6.CopyTo(t[24..]);
-            l0 = t[0] | t[7] | t[14] | t[21];
-            l1 = t[1] | t[8] | t[15] | t[22];
-            l2 = t[2] | t[9] | t[16] | t[23];
-            l3 = t[3] | t[10] | t[17] | t[24];
-            l4 = t[4] | t[11] | t[18] | t[25];
-            l5 = t[5] | t[12] | t[19] | t[26];
-            l6 = t[6] | t[13] | t[20] | t[27];
+            // The 28 ulongs (vector t / 4, element t % 4) are four groups of seven: ulong t goes to lane t % 7.
+            l0 = v0.GetElement(0) | v1.GetElement(3) | v3.GetElement(2) | v5.GetElement(1);
+            l1 = v0.GetElement(1) | v2.GetElement(0) | v3.GetElement(3) | v5.GetElement(2);
+            l2 = v0.GetElement(2) | v2.GetElement(1) | v4.GetElement(0) | v5.GetElement(3);
+            l3 = v0.GetElement(3) | v2.GetElement(2) | v4.GetElement(1) | v6.GetElement(0);
+            l4 = v1.GetElement(0) | v2.GetElement(3) | v4.GetElement(2) | v6.GetElement(1);
+            l5 = v1.GetElement(1) | v3.GetElement(0) | v4.GetElement(3) | v6.GetElement(2);
+            l6 = v1.GetElement(2) | v3.GetElement(1) | v5.GetElement(0) | v6.GetElement(3);
             g = groups / 4 * 4;
         }
 
