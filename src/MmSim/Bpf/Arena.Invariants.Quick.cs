@@ -34,9 +34,10 @@ public sealed partial class BpfArena
             return false;
         }
 
+        // The pages, and none in the guard parts of the area outside the window (small ranges: cheap counts).
         var pages = M.Vmalloc.CountPresent(start, end);
-        var inWindow = M.Vmalloc.CountPresent(Math.Max(start, window), Math.Min(end, window + K.SZ_4G));
-        if (pages != NrPages || inWindow != pages)
+        if (pages != NrPages || M.Vmalloc.CountPresent(start, Math.Min(end, window)) != 0 ||
+            M.Vmalloc.CountPresent(Math.Max(start, window + K.SZ_4G), end) != 0)
         {
             return false;
         }

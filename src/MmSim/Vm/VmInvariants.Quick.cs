@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using MmSim.Kernel;
 using MmSim.MapleTree;
 using MmSim.Mm;
@@ -67,7 +68,7 @@ internal static partial class VmInvariants
                             return false;
                         }
 
-                        _fileRefs[f] = _fileRefs.GetValueOrDefault(f) + 1;
+                        CollectionsMarshal.GetValueRefOrAddDefault(_fileRefs, f, out _)++;
                     }
                 }
             }
@@ -145,7 +146,7 @@ internal static partial class VmInvariants
                     return false;
                 }
 
-                _fileRefs[f] = _fileRefs.GetValueOrDefault(f) + 1;
+                CollectionsMarshal.GetValueRefOrAddDefault(_fileRefs, f, out _)++;
             }
 
             if (index == _starts.Length)
