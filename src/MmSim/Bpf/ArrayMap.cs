@@ -335,6 +335,58 @@ public class ArrayMap : BpfMap
         }
     }
 
+    /// <summary>
+    /// The quick path of <see cref="CheckInvariants"/>: the same counts over the same VMAs (those
+    /// <see cref="LiveVmas"/> yields), walking each tree without a snapshot. Keep both in step.
+    /// </summary>
+    internal override bool InvariantsHold()
+    {
+        long mayWrite = 0;
+        long live = 0;
+        foreach (var t in Machine.Tasks.All)
+        {
+            if (t.Exited || t.Mm is not { } mm)
+            {
+                continue;
+            }
+
+            // mm.Vmas takes a snapshot of MmMt.Count entries, which throws when the tree holds more.
+            long n = 0;
+            var capacity = mm.MmMt.Count;
+            if (capacity < 0)
+            {
+                return false;
+            }
+
+            foreach (var r in mm.MmMt.Tree.Range())
+            {
+                if (++n > capacity)
+                {
+                    return false;
+                }
+
+                var vma = r.Entry!;
+                if (vma.VmFile?.PrivateData != this || vma.VmOps != BpfMapDefaultVmOps.Instance)
+                {
+                    continue;
+                }
+
+                live++;
+                if ((vma.VmFlags & VmFlags.VM_MAYWRITE) != 0)
+                {
+                    mayWrite++;
+                }
+
+                if (Frozen && (vma.VmFlags & VmFlags.VM_WRITE) != 0)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return Writecnt == mayWrite && VmOpenCalls + MmapCalls - VmCloseCalls == live;
+    }
+
     public override IEnumerable<string> ShowDetails()
     {
         yield return $"\telem_size {ElemSize}  index_mask 0x{IndexMask:x}  writecnt {Writecnt}  frozen {(Frozen ? 1 : 0)}";

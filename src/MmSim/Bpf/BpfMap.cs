@@ -167,6 +167,17 @@ public abstract class BpfMap
     {
     }
 
+    /// <summary>
+    /// The quick path of <see cref="CheckInvariants"/>: true only when it would report nothing. By default it runs
+    /// the check; a map type with cheaper means overrides both together.
+    /// </summary>
+    internal virtual bool InvariantsHold()
+    {
+        var violations = new List<string>();
+        CheckInvariants(violations);
+        return violations.Count == 0;
+    }
+
     /// <summary>Extra lines for <c>show map M</c> (after the bpftool-like header).</summary>
     public virtual IEnumerable<string> ShowDetails() => [];
 

@@ -15,7 +15,7 @@ public sealed partial class BpfSubsystem
         Machine = machine;
         RegisterArrayMapTypes();
         RegisterArenaMapType();
-        machine.Invariants.Register("bpf", CheckInvariants);
+        machine.Invariants.Register("bpf", CheckInvariants, InvariantsHold);
     }
 
     public Machine Machine { get; }
@@ -43,6 +43,7 @@ public sealed partial class BpfSubsystem
 
     partial void RegisterArenaMapType();
 
+    /// <summary>The <c>bpf</c> invariant: map references, each map's own checks, programs' maps (quick path: BpfInvariants.Quick.cs; keep both in step).</summary>
     private void CheckInvariants(List<string> violations)
     {
         foreach (var map in Maps.Values)

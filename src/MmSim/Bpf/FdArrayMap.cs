@@ -161,6 +161,8 @@ public abstract class FdArrayMap : ArrayMap
     {
     }
 
+    internal override bool InvariantsHold() => true;
+
     public override IEnumerable<string> ShowDetails()
     {
         var used = _ptrs.Count(p => p is not null);

@@ -39,6 +39,9 @@ public sealed class FilesStruct
 
     public int Count => _fdt.Count(f => f is not null);
 
+    /// <summary>The size of the descriptor table (fdt->max_fds as far as used): <see cref="Lookup"/> of every fd below it covers <see cref="Open"/>, without allocation.</summary>
+    internal int MaxFds => _fdt.Count;
+
     /// <summary>files_lookup_fd_raw(): the file at <paramref name="fd"/> without taking a reference.</summary>
     public VfsFile? Lookup(int fd) => fd >= 0 && fd < _fdt.Count ? _fdt[fd] : null;
 

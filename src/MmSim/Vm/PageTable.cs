@@ -263,6 +263,9 @@ public sealed class PageTable
     /// </summary>
     internal TableEnumerator Tables() => new(_tables.GetEnumerator());
 
+    /// <summary>The entries of the PTE page with key <paramref name="key"/> (see <see cref="Tables"/>), or null.</summary>
+    internal Pte[]? TableAt(ulong key) => _tables.TryGetValue(key, out var t) ? t.Entries : null;
+
     /// <summary>The enumerator of <see cref="Tables"/>: (key, entries).</summary>
     internal struct TableEnumerator(Dictionary<ulong, PteTable>.Enumerator e)
     {

@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using MmSim.Kernel;
+using MmSim.MapleTree;
 using MmSim.Mm;
 
 namespace MmSim.Vm;
@@ -8,7 +10,8 @@ internal static partial class VmInvariants
 {
     /// <summary>
     /// True only when the full check (<see cref="Check"/>) would report nothing: the same conditions without the
-    /// messages, allocation-free but for mt_validate. PTEs are found by scanning the PTE pages and placed by a
+    /// messages, allocation-free. Each VMA tree is walked once, by mt_validate's quick path
+    /// (<see cref="MapleTree{T}.MtValid{TV}"/>), which hands the VMAs to the VMA checks as it reaches them. PTEs are found by scanning the PTE pages and placed by a
     /// binary search in the VMAs just verified sorted and disjoint (the full check looks each one up in the tree);
     /// only the frames some PTE maps are inspected, and the rest are known unmapped when the frames with a mapcount
     /// are exactly those (no unmapped frame has a mapcount: <see cref="FrameScan.NoneOutside"/>). Keep it in step with the full check.
@@ -53,14 +56,19 @@ internal static partial class VmInvariants
 
                 if (task.Files is { } files)
                 {
-                    foreach (var (_, f) in files.Open)
+                    for (var fd = 0; fd < files.MaxFds; fd++)
                     {
+                        if (files.Lookup(fd) is not { } f)
+                        {
+                            continue;
+                        }
+
                         if (f.Freed)
                         {
                             return false;
                         }
 
-                        _fileRefs[f] = _fileRefs.GetValueOrDefault(f) + 1;
+                        CollectionsMarshal.GetValueRefOrAddDefault(_fileRefs, f, out _)++;
                     }
                 }
             }
@@ -70,52 +78,27 @@ internal static partial class VmInvariants
 
         private bool MmHolds(MmStruct mm)
         {
-            ulong prevEnd = 0;
-            var count = 0;
-            ulong pages = 0;
-            foreach (var r in mm.MmMt.Tree.Range())
-            {
-                if (r.Entry is not { } vma || vma.Freed || r.First != vma.VmStart || r.Last != vma.VmEnd - 1 ||
-                    vma.VmStart >= vma.VmEnd || !K.PageAligned(vma.VmStart) || !K.PageAligned(vma.VmEnd) ||
-                    vma.VmEnd > K.TASK_SIZE || (count > 0 && vma.VmStart < prevEnd) || vma.VmMm != mm || vma.Detached)
-                {
-                    return false;
-                }
-
-                if (vma.VmFile is { } f)
-                {
-                    if (f.Freed)
-                    {
-                        return false;
-                    }
-
-                    _fileRefs[f] = _fileRefs.GetValueOrDefault(f) + 1;
-                }
-
-                if (count == _starts.Length)
-                {
-                    Array.Resize(ref _starts, count * 2);
-                    Array.Resize(ref _ends, count * 2);
-                }
-
-                _starts[count] = vma.VmStart;
-                _ends[count] = vma.VmEnd;
-                count++;
-                prevEnd = vma.VmEnd;
-                pages += vma.Pages;
-            }
-
-            // Range() skips XA_ZERO_ENTRY, which the full check's walk sees: any such entry, and the full check runs.
-            if (count != mm.MmMt.Count || count != mm.MapCount || pages != mm.TotalVm || mm.MmMt.Validate().Count != 0)
+            // One walk of the tree: mt_validate's conditions, and each VMA's checks as the walk reaches it.
+            var vmas = new VmaVisitor(this, mm);
+            if (!mm.MmMt.Tree.MtValid(ref vmas) || vmas.Count != mm.MapCount || vmas.Pages != mm.TotalVm)
             {
                 return false;
             }
 
+            var count = vmas.Count;
             var pa = machine.PageAlloc;
             foreach (var (key, entries) in mm.Pgd.Tables())
             {
                 for (var i = 0; i < entries.Length; i++)
                 {
+                    // Skip a block of 16 entries none of which is valid, read with 8 vector loads.
+                    if ((i & (PteScan.Block - 1)) == 0 && PteScan.Usable && i + PteScan.Block <= entries.Length &&
+                        !PteScan.AnyValid(entries, i))
+                    {
+                        i += PteScan.Block - 1;
+                        continue;
+                    }
+
                     ref var pte = ref entries[i];
                     if (!pte.IsValid)
                     {
@@ -143,6 +126,58 @@ internal static partial class VmInvariants
             }
 
             return true;
+        }
+
+        // The checks of one VMA of the tree (the full check's loop over mm.MmMt.Ranges()); its bounds go to
+        // _starts/_ends[index] for the PTE placement.
+        private bool VmaHolds(MmStruct mm, ulong first, ulong last, VmArea? entry, int index, ulong prevEnd)
+        {
+            if (entry is not { } vma || vma.Freed || first != vma.VmStart || last != vma.VmEnd - 1 ||
+                vma.VmStart >= vma.VmEnd || !K.PageAligned(vma.VmStart) || !K.PageAligned(vma.VmEnd) ||
+                vma.VmEnd > K.TASK_SIZE || (index > 0 && vma.VmStart < prevEnd) || vma.VmMm != mm || vma.Detached)
+            {
+                return false;
+            }
+
+            if (vma.VmFile is { } f)
+            {
+                if (f.Freed)
+                {
+                    return false;
+                }
+
+                CollectionsMarshal.GetValueRefOrAddDefault(_fileRefs, f, out _)++;
+            }
+
+            if (index == _starts.Length)
+            {
+                Array.Resize(ref _starts, index * 2);
+                Array.Resize(ref _ends, index * 2);
+            }
+
+            _starts[index] = vma.VmStart;
+            _ends[index] = vma.VmEnd;
+            return true;
+        }
+
+        private struct VmaVisitor(QuickCheck q, MmStruct mm) : IMapleRangeVisitor<VmArea?>
+        {
+            public int Count;
+            public ulong Pages;
+            private ulong _prevEnd;
+
+            public bool Visit(ulong first, ulong last, VmArea? entry)
+            {
+                if (!q.VmaHolds(mm, first, last, entry, Count, _prevEnd))
+                {
+                    return false;
+                }
+
+                Count++;
+                _prevEnd = entry!.VmEnd;
+                Pages += entry.Pages;
+                return true;
+            }
         }
 
         // Whether addr lies in one of the first count VMAs (sorted, disjoint).

@@ -1,3 +1,4 @@
+using MmSim.Bpf;
 using MmSim.Check;
 using MmSim.Kernel;
 using MmSim.Mm;
@@ -88,7 +89,7 @@ public class QuickInvariantTests(ITestOutputHelper output)
 
         // A quick path that never vouches would agree with the full check trivially (and make the checker slow):
         // on a sound state every quick path must vouch. (It once stopped vouching silently when the frame layout changed.)
-        Assert.Equal(["page_alloc", "slab", "vm", "vmalloc"], vouched.Keys.Order());
+        Assert.Equal(["bpf", "page_alloc", "slab", "vm", "vmalloc"], vouched.Keys.Order());
         Assert.All(vouched, kv => Assert.True(kv.Value == sound, $"{kv.Key} vouched for {kv.Value} of {sound} sound states"));
 
         // The corruptions are mostly visible, so the full checks' reporting paths were exercised too.
@@ -115,7 +116,7 @@ public class QuickInvariantTests(ITestOutputHelper output)
     {
         var pa = m.PageAlloc;
         var pfn = r.NextInt64(pa.TotalPages);
-        switch (r.Next(12))
+        switch (r.Next(14))
         {
             case 0:
                 {
@@ -178,9 +179,100 @@ public class QuickInvariantTests(ITestOutputHelper output)
                     return () => f.FCount -= d;
                 }
 
+            case 11:
+                return CorruptBpf(m, r);
+            case 12:
+                return CorruptMapleTree(m, r);
             default:
                 return CorruptSlab(m, r);
         }
+    }
+
+    // Map references and counters, arena vma_list counts, and arena kernel pages mapped or unmapped behind the
+    // arena's back (which the arena quick path counts rather than visits).
+    private static Action? CorruptBpf(Machine m, Random r)
+    {
+        var maps = m.Bpf.Maps.Values.Where(x => x.Refcnt > 0).ToList();
+        if (maps.Count == 0)
+        {
+            return null;
+        }
+
+        var map = maps[r.Next(maps.Count)];
+        var d = r.Next(2) == 0 ? 1 : -1;
+        switch (r.Next(5))
+        {
+            case 0:
+                map.Refcnt += d;
+                return () => map.Refcnt -= d;
+            case 1:
+                map.Usercnt += d;
+                return () => map.Usercnt -= d;
+            case 2:
+                map.Writecnt += d;
+                return () => map.Writecnt -= d;
+            case 3 when map is BpfArena { VmaListHead.Count: > 0 } arena:
+                {
+                    var vml = arena.VmaListHead[r.Next(arena.VmaListHead.Count)];
+                    vml.MmapCount += d;
+                    return () => vml.MmapCount -= d;
+                }
+
+            case 4 when map is BpfArena arena:
+                {
+                    var kaddr = arena.KernVmStart + ((ulong)r.Next(16) << 12);
+                    var pfn = m.Vmalloc.VmallocToPage(kaddr);
+                    if (pfn >= 0)
+                    {
+                        m.Vmalloc.VmAreaUnmapPages(arena.KernVm, kaddr, kaddr + 4096);
+                        return () => Assert.Equal(0, m.Vmalloc.VmAreaMapPages(arena.KernVm, kaddr, kaddr + 4096, [pfn]));
+                    }
+
+                    Assert.Equal(0, m.Vmalloc.VmAreaMapPages(arena.KernVm, kaddr, kaddr + 4096, [r.NextInt64(m.PageAlloc.TotalPages)]));
+                    return () => m.Vmalloc.VmAreaUnmapPages(arena.KernVm, kaddr, kaddr + 4096);
+                }
+
+            default:
+                return null;
+        }
+    }
+
+    // A VMA tree's root node: a gap, the node's address, its minimum (mt_validate's conditions, which the vm quick
+    // path tests with its own walk).
+    private static Action? CorruptMapleTree(Machine m, Random r)
+    {
+        var trees = Mms(m).Select(mm => mm.MmMt.Tree).Where(t => t.RootNode != MmSim.MapleTree.MapleTree<VmArea?>.NoNode).ToList();
+        if (trees.Count == 0)
+        {
+            return null;
+        }
+
+        var t = trees[r.Next(trees.Count)];
+        var h = t.RootNode;
+        var bit = 1UL << r.Next(3);
+        if (h < 0)
+        {
+            switch (r.Next(3))
+            {
+                case 0:
+                    t.Lf(h).MaxGap ^= bit;
+                    return () => t.Lf(h).MaxGap ^= bit;
+                case 1:
+                    {
+                        var old = t.Lf(h).Obj;
+                        t.Lf(h).Obj = 0;
+                        return () => t.Lf(h).Obj = old;
+                    }
+
+                default:
+                    t.Lf(h).Min ^= bit << 12;
+                    return () => t.Lf(h).Min ^= bit << 12;
+            }
+        }
+
+        var slot = r.Next(t.In(h).Count);
+        t.In(h).Gap[slot] ^= bit;
+        return () => t.In(h).Gap[slot] ^= bit;
     }
 
     private static Action? CorruptSlab(Machine m, Random r)
