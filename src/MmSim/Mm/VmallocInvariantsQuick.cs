@@ -7,7 +7,7 @@ public sealed partial class VmallocAllocator
 {
     /// <summary>
     /// True only when <see cref="CheckInvariants"/> would report nothing: the same conditions without the messages
-    /// and without allocation (but for mt_validate of the area index); present PTEs are counted per range
+    /// and without allocation; present PTEs are counted per range
     /// (<see cref="VmallocPageTable.CountPresent"/>) and the Vmalloc-flagged frames with <see cref="FrameScan"/>.
     /// Keep it in step with the full check.
     /// </summary>
@@ -82,7 +82,7 @@ public sealed partial class VmallocAllocator
         return ptesInAreas == _pt.NrMapped && busy == NrBusyAreas && lazy == NrLazyAreas && lazyPages == VmapLazyNr &&
             vmallocPages == NrVmallocPages &&
             FrameScan.NoneOutside(FrameScan.Frames(_pages), _quickMarks!, (ulong)PageFlags.Vmalloc << FrameScan.FlagsShift) &&
-            _vmapAreaCachep.ActiveObjects == _tree.Count && _tree.Validate().Count == 0;
+            _vmapAreaCachep.ActiveObjects == _tree.Count && _tree.Valid();
     }
 
     /// <summary>The vmap areas, busy and lazy, in address order (tests).</summary>

@@ -112,6 +112,19 @@ internal sealed class VmapAreaTree
     /// <summary>mt_validate() of the index: its violations.</summary>
     public List<string> Validate() => _mt.MtValidate();
 
+    /// <summary>True exactly when <see cref="Validate"/> would report nothing, without allocating (quick paths).</summary>
+    internal bool Valid()
+    {
+        var none = default(NoVisit);
+        return _mt.MtValid(ref none);
+    }
+
+    // MtValid's visitor when the entries are checked elsewhere.
+    private struct NoVisit : IMapleRangeVisitor<VmapArea?>
+    {
+        public readonly bool Visit(ulong first, ulong last, VmapArea? entry) => true;
+    }
+
     // ALIGN(x, a) with overflow detection.
     private static bool AlignUp(ulong x, ulong align, out ulong aligned)
     {
