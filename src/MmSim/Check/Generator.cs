@@ -57,6 +57,9 @@ internal sealed class Generator
         public ulong ValueSize { get; init; }
 
         public bool Mmapable { get; init; }
+
+        /// <summary>The processes that closed this fd (a hostile step may still name it).</summary>
+        public List<string> ClosedBy { get; } = [];
     }
 
     private sealed record Prog(string Name, string Owner, IReadOnlyList<Fd> Maps);
@@ -172,8 +175,10 @@ internal sealed class Generator
                     f.Procs.Remove(step.Subject!);
                 }
 
-                _progs.RemoveAll(g => g.Owner == step.Subject);
-                _ptrs.RemoveAll(x => x.Prog.Owner == step.Subject);
+                ForgetDeadProgs();
+                return;
+            case "close":
+                Closed(step, r, session);
                 return;
             case "inject fail_page_alloc":
             case "inject failslab":
@@ -192,7 +197,7 @@ internal sealed class Generator
                 {
                     var len = step.Args.First(a => a.Option == "len").Number;
                     var fdArg = step.Args.FirstOrDefault(a => a.Option == "fd");
-                    var file = fdArg?.Kind == CheckArgKind.Ref ? _fds.Find(f => f.Name == fdArg.Text) : null;
+                    var file = fdArg?.Kind == CheckArgKind.Ref ? LiveFd(step.Subject!, fdArg.Text!, session) : null;
                     _regions.Add(new Region(step.Bind, len, [step.Subject!], file));
                     break;
                 }
@@ -219,7 +224,7 @@ internal sealed class Generator
             case "prog_load":
                 {
                     var names = step.Args[0].Text!.Split(',');
-                    var maps = names.Select(n => _fds.Find(f => f.Name == n)).Where(f => f is not null).Select(f => f!).ToList();
+                    var maps = names.Select(n => LiveFd(step.Subject!, n, session)).Where(f => f is not null).Select(f => f!).ToList();
                     _progs.Add(new Prog(step.Bind, step.Subject!, maps));
                     _fds.Add(new Fd(step.Bind, "prog", [step.Subject!]));
                     break;
@@ -237,6 +242,56 @@ internal sealed class Generator
                     break;
                 }
         }
+    }
+
+    // A successful close(fd) drops the fd from the closing process: every name it has for that fd number (a name
+    // of a closed fd may since stand for a new fd with the same number, and hostile closes name plain numbers).
+    private void Closed(CheckStep step, SessionStep r, ScenarioSession session)
+    {
+        if (r.Result is not { Kind: StepKind.Value or StepKind.Done } || step.Args.Count == 0)
+        {
+            return;
+        }
+
+        var a = step.Args[0];
+        ulong? fd = a.Kind switch
+        {
+            CheckArgKind.Number => a.Number,
+            CheckArgKind.Ref => session.ValueOf(a.Text!) is { } v ? unchecked(v + (ulong)a.Offset) : null,
+            _ => null,
+        };
+        if (fd is null)
+        {
+            return;
+        }
+
+        foreach (var f in _fds)
+        {
+            if (f.Procs.Contains(step.Subject!) && session.ValueOf(f.Name) == fd)
+            {
+                f.Procs.Remove(step.Subject!);
+                f.ClosedBy.Add(step.Subject!);
+            }
+        }
+
+        ForgetDeadProgs();
+    }
+
+    // The open fd of the process that a name stands for now: the name's own, or (a closed fd's name whose number
+    // was given out again) the newer fd with that number.
+    private Fd? LiveFd(string proc, string name, ScenarioSession session)
+    {
+        var fd = session.ValueOf(name);
+        return _fds.Find(f => f.Name == name && f.Procs.Contains(proc))
+            ?? _fds.Find(f => f.Procs.Contains(proc) && session.ValueOf(f.Name) == fd);
+    }
+
+    // A program lives while some process holds its fd (bpf_prog_put on the last close frees it, and its
+    // program statements no longer resolve): forget the others and the arena pointers they allocated.
+    private void ForgetDeadProgs()
+    {
+        _progs.RemoveAll(g => _fds.Find(f => f.Name == g.Name) is not { Procs.Count: > 0 });
+        _ptrs.RemoveAll(x => !_progs.Contains(x.Prog));
     }
 
     /// <summary>The next step, chosen from the live state.</summary>
@@ -364,6 +419,13 @@ internal sealed class Generator
         var mine = _fds.Where(f => f.Procs.Contains(proc)).ToList();
         if (_rng.Chance(10) || mine.Count == 0)
         {
+            // Hostile: an fd this process closed, another process's fd, or a plain number.
+            var closed = _fds.Where(f => f.ClosedBy.Contains(proc)).ToList();
+            if (closed.Count > 0 && _rng.Chance(50))
+            {
+                return CheckArg.Ref(_rng.Pick(closed).Name, 0, option);
+            }
+
             return _fds.Count > 0 && _rng.Chance(50)
                 ? CheckArg.Ref(_rng.Pick(_fds).Name, 0, option)
                 : CheckArg.Num(_rng.Pick<ulong>([0, 1, 2, 63, 1000, ulong.MaxValue]), option);
@@ -623,6 +685,12 @@ internal sealed class Generator
         var arenas = maps.Where(m => m.MapType == "arena").ToList();
         var first = arenas.Count > 0 && _rng.Chance(80) ? _rng.Pick(arenas) : _rng.Pick(maps);
         var names = first.Name;
+        var closed = _fds.Where(f => f.Kind == "map" && f.ClosedBy.Contains(p)).ToList();
+        if (closed.Count > 0 && _rng.Chance(8))
+        {
+            // Hostile: a map fd this process closed.
+            names = _rng.Pick(closed).Name;
+        }
         if (maps.Count > 1 && _rng.Chance(20))
         {
             var second = _rng.Pick(maps);
