@@ -332,7 +332,7 @@ internal sealed class Generator
         6,  // 12 map_create
         6,  // 13 map ops (update, lookup, delete, freeze, get_next_key)
         3,  // 14 prog_load
-        10, // 15 arena alloc / free / load / store
+        20, // 15 arena alloc / free / load / store (and the arena and program they need)
     ];
 
     private static readonly int TotalWeight = Weights.Sum();
@@ -364,7 +364,7 @@ internal sealed class Generator
             12 => _hasBpf ? MapCreate(p) : null,
             13 => _hasBpf ? MapOp(p) : null,
             14 => _hasBpf ? ProgLoad(p) : null,
-            _ => _hasArena ? ArenaOp() : null,
+            _ => _hasArena ? ArenaOp(p) : null,
         };
     }
 
@@ -621,9 +621,9 @@ internal sealed class Generator
 
     // ---- bpf steps ----------------------------------------------------------------------------------------
 
-    private CheckStep MapCreate(string p)
+    private CheckStep MapCreate(string p, bool arena = false)
     {
-        var type = _hasArena && _rng.Chance(40) ? "arena"
+        var type = arena || (_hasArena && _rng.Chance(40)) ? "arena"
             : _rng.Pick(["array", "array", "array", "percpu_array", "prog_array", "perf_event_array", "cgroup_array"]);
         var args = new List<CheckArg> { CheckArg.Word(type, "type") };
         if (type == "arena")
@@ -703,19 +703,24 @@ internal sealed class Generator
         return new CheckStep(p, NewName("g"), "prog_load", [CheckArg.Word(names, "maps")]);
     }
 
-    private CheckStep? ArenaOp()
+    private CheckStep? ArenaOp(string p)
     {
         var progs = _progs.Where(g => g.Maps.Any(m => m.MapType == "arena")).ToList();
         if (progs.Count == 0)
         {
-            return null;
+            // No program uses an arena yet: build towards one (an arena, then a program loaded with it), so that
+            // program-side accesses are a normal share of the steps rather than a rare path.
+            var arenas = _fds.Where(f => f.MapType == "arena" && f.Procs.Contains(p)).ToList();
+            return arenas.Count > 0
+                ? new CheckStep(p, NewName("g"), "prog_load", [CheckArg.Word(_rng.Pick(arenas).Name, "maps")])
+                : MapCreate(p, arena: true);
         }
 
         var g = _rng.Pick(progs);
         var arena = _rng.Pick(g.Maps.Where(m => m.MapType == "arena").ToList());
         var ptrs = _ptrs.Where(x => x.Prog == g).ToList();
         var kind = _rng.Next(10);
-        if (ptrs.Count == 0 || kind < 4)
+        if ((ptrs.Count == 0 && kind < 6) || kind < 3)
         {
             var count = _rng.Chance(90) ? (ulong)_rng.Range(1, (int)Math.Clamp(arena.Entries, 1, 4)) : _rng.Pick<ulong>([0, arena.Entries + 1, 1UL << 32]);
             var args = new List<CheckArg> { CheckArg.Ref(arena.Name), CheckArg.Num(count, "count") };
@@ -727,21 +732,30 @@ internal sealed class Generator
             return new CheckStep(g.Name, NewName("x"), "arena_alloc_pages", args);
         }
 
-        var ptr = _rng.Pick(ptrs);
-        var at = _rng.Chance(92) ? CheckArg.Ref(ptr.Name, (long)(Page * (ulong)_rng.Next((int)ptr.Pages))) : CheckArg.Num(_rng.Pick(HostileAddrs));
-        switch (kind)
+        // An address: in a page allocated through the program (mostly), anywhere in the arena (an absent page: the
+        // access faults and is fixed up), or hostile (PROBE_MEM32 uses the low 32 bits).
+        var ptr = ptrs.Count > 0 ? _rng.Pick(ptrs) : null;
+        var at = ptr is not null && _rng.Chance(85)
+            ? CheckArg.Ref(ptr.Name, (long)(Page * (ulong)_rng.Next((int)ptr.Pages) + (_rng.Chance(20) ? 8 * (ulong)_rng.Next(512) : 0)))
+            : _rng.Chance(70) ? CheckArg.Num(ArenaBase + (ulong)_rng.Next((int)Math.Clamp(arena.Entries, 1, 64)) * Page)
+            : CheckArg.Num(_rng.Pick(HostileAddrs));
+        if (kind < 5 && ptr is not null)
         {
-            case 4:
-            case 5:
-            case 6:
-                return new CheckStep(g.Name, null, "arena_free_pages",
-                    [CheckArg.Ref(arena.Name), at, CheckArg.Num(_rng.Chance(90) ? (ulong)_rng.Range(1, (int)ptr.Pages) : _rng.Pick<ulong>([0, 1UL << 32]), "count")]);
-            case 7:
-                return Has(OpScope.Program, "load") ? new CheckStep(g.Name, null, "load", [CheckArg.Ref(arena.Name), at]) : null;
-            default:
-                return Has(OpScope.Program, "store")
-                    ? new CheckStep(g.Name, null, "store", [CheckArg.Ref(arena.Name), at, CheckArg.Num((ulong)_rng.Range(1, 255))])
-                    : null;
+            return new CheckStep(g.Name, null, "arena_free_pages",
+                [CheckArg.Ref(arena.Name), at, CheckArg.Num(_rng.Chance(90) ? (ulong)_rng.Range(1, (int)ptr.Pages) : _rng.Pick<ulong>([0, 1UL << 32]), "count")]);
         }
+
+        var size = _rng.Chance(75) ? null : CheckArg.Word(_rng.Pick(["1", "2", "4"]), "size");
+        if (kind < 8)
+        {
+            return Has(OpScope.Program, "load")
+                ? new CheckStep(g.Name, null, "load", size is null ? [CheckArg.Ref(arena.Name), at] : [CheckArg.Ref(arena.Name), at, size])
+                : null;
+        }
+
+        var value = CheckArg.Num(_rng.Chance(70) ? (ulong)_rng.Range(1, 255) : _rng.NextU64());
+        return Has(OpScope.Program, "store")
+            ? new CheckStep(g.Name, null, "store", size is null ? [CheckArg.Ref(arena.Name), at, value] : [CheckArg.Ref(arena.Name), at, value, size])
+            : null;
     }
 }

@@ -99,6 +99,16 @@ public class CheckerTests
         Assert.Equal(400, result.Stats.Sequences);
     }
 
+    /// <summary>Program-side arena accesses (PROBE_MEM32 load/store through a loaded program) are a normal share of the steps.</summary>
+    [Fact]
+    public void ProgramArenaAccessesAreANormalShare()
+    {
+        var result = new Checker(new CheckOptions { Seed = 0, MaxSequences = 300, CheckInvariants = false }).Run();
+        var o = result.Stats.Outcomes;
+        var accesses = o.GetValueOrDefault("load")?.Values.Sum() + o.GetValueOrDefault("store")?.Values.Sum() ?? 0;
+        Assert.True(accesses * 100 >= 2 * result.Stats.Steps, $"{accesses} program-side arena accesses in {result.Stats.Steps} steps");
+    }
+
     [Fact]
     public void SequencesDependOnlyOnSeedAndIndex()
     {
