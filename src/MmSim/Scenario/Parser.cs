@@ -619,11 +619,11 @@ public sealed class Parser
                 _pos++;
             }
 
-            terms.Add(ParseTerm(negative, negative ? "a number or a name after '-'" : $"a number or a name for {what}"));
+            terms.Add(ParseTerm(negative, negative ? "-" : null, what));
             while (Peek() is { Kind: TokenKind.Plus or TokenKind.Minus } op)
             {
                 _pos++;
-                terms.Add(ParseTerm(op.Kind == TokenKind.Minus, $"a number or a name after '{op.Text}'"));
+                terms.Add(ParseTerm(op.Kind == TokenKind.Minus, op.Text, what));
             }
 
             var last = _toks[_pos - 1];
@@ -631,8 +631,11 @@ public sealed class Parser
             return new Expr(terms, first.Value.Column, Collapse(text));
         }
 
-        private ExprTerm ParseTerm(bool negative, string expected)
+        // The term after AFTEROP ('+' or '-'), or the first of WHAT; the error text is built only on an error.
+        private ExprTerm ParseTerm(bool negative, string? afterOp, string what)
         {
+            string Expected() => afterOp is not null ? $"a number or a name after '{afterOp}'" : $"a number or a name for {what}";
+
             var t = Peek();
             if (t is { Kind: TokenKind.Number } n)
             {
@@ -642,7 +645,7 @@ public sealed class Parser
 
             if (t is { Kind: TokenKind.Ident } opt && Peek(1)?.Kind == TokenKind.Equals)
             {
-                throw Error(opt.Column, $"expected {expected}, got '{opt.Text}='");
+                throw Error(opt.Column, $"expected {Expected()}, got '{opt.Text}='");
             }
 
             if (t is { Kind: TokenKind.Ident } id)
@@ -666,7 +669,7 @@ public sealed class Parser
                 throw Error(v.Column, $"invalid number '{v.Text}'");
             }
 
-            throw Unexpected(t is { Kind: TokenKind.Arrow } ? null : t, expected);
+            throw Unexpected(t is { Kind: TokenKind.Arrow } ? null : t, Expected());
         }
 
         private OutcomeNode ParseOutcome(Token arrow, OpSchema schema)

@@ -389,41 +389,47 @@ public sealed class ScenarioRunner
                 result = StepResult.Sig(task.Signals[^1].Signo);
             }
 
-            List<KasanReport> kasan = machine.Reports.KasanCount == kasan0 ? [] : machine.Reports.Kasan.Skip(kasan0).ToList();
-            List<WarnReport> warns = machine.Reports.WarnCount == warn0 ? [] : machine.Reports.Warnings.Skip(warn0).ToList();
+            List<KasanReport>? kasan = machine.Reports.KasanCount == kasan0 ? null : machine.Reports.Kasan.Skip(kasan0).ToList();
+            List<WarnReport>? warns = machine.Reports.WarnCount == warn0 ? null : machine.Reports.Warnings.Skip(warn0).ToList();
             LastResult = result;
-            LastKasan = kasan.Count;
-            LastWarns = warns.Count;
+            LastKasan = kasan?.Count ?? 0;
+            LastWarns = warns?.Count ?? 0;
             if (!TryExpected(st, out var expected))
             {
                 return;
             }
 
-            var held = Holds(st.Outcome, expected, result, kasan.Count > 0, warns.Count > 0);
+            var held = Holds(st.Outcome, expected, result, kasan is not null, warns is not null);
             Bind(st, result, held);
-            var actual = ValueFormat.Result(result);
-            if (kasan.Count > 0)
-            {
-                actual = (actual + " KASAN").TrimStart();
-            }
-
-            if (warns.Count > 0)
-            {
-                actual = (actual + " WARN").TrimStart();
-            }
-
             if (!held)
             {
                 _failed.Add(st.Line);
             }
 
+            if (!T.Enabled)
+            {
+                // No transcript (the checker's sessions): nothing below would be written, so nothing is formatted.
+                return;
+            }
+
+            var actual = ValueFormat.Result(result);
+            if (kasan is not null)
+            {
+                actual = (actual + " KASAN").TrimStart();
+            }
+
+            if (warns is not null)
+            {
+                actual = (actual + " WARN").TrimStart();
+            }
+
             T.Step(Path, st, actual, held ? "ok" : $"FAIL (expected {ExpectedText(st.Outcome, expected)})");
-            foreach (var k in kasan)
+            foreach (var k in kasan ?? [])
             {
                 T.Detail(k.ToString());
             }
 
-            foreach (var w in warns)
+            foreach (var w in warns ?? [])
             {
                 T.Detail(w.ToString());
             }
