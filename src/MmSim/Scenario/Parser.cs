@@ -336,7 +336,7 @@ public sealed class Parser
                         throw Error(t.Column, $"unknown option '{t.Text}='{Suggest(t.Text, names)} ({known}; usage: {schema.Usage})");
                     }
 
-                    if (options.Exists(o => o.Spec == spec))
+                    if (HasSpec(options, spec))
                     {
                         throw Error(t.Column, $"option '{t.Text}=' given twice");
                     }
@@ -376,7 +376,7 @@ public sealed class Parser
 
             foreach (var o in schema.Options)
             {
-                if (!o.Optional && !options.Exists(a => a.Spec == o))
+                if (!o.Optional && !HasSpec(options, o))
                 {
                     throw Error(endCol, $"missing option '{o.Name}=': usage: {schema.Usage}");
                 }
@@ -384,6 +384,19 @@ public sealed class Parser
 
             st.Args.AddRange(positional);
             st.Args.AddRange(options);
+        }
+
+        private static bool HasSpec(List<ArgNode> args, ArgSpec spec)
+        {
+            foreach (var a in args)
+            {
+                if (a.Spec == spec)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         private ArgNode ParseValue(ArgSpec spec, int nameCol, string what)

@@ -344,7 +344,7 @@ public sealed class ScenarioRunner
                 }
             }
 
-            var args = new Dictionary<string, ArgValue>(StringComparer.Ordinal);
+            var args = new Dictionary<string, ArgValue>(st.Args.Count, StringComparer.Ordinal);
             foreach (var a in st.Args)
             {
                 var v = Evaluate(st, a);
@@ -500,7 +500,7 @@ public sealed class ScenarioRunner
             {
                 case ArgKind.Expr:
                 case ArgKind.ExprOrWord when a.Word is null:
-                    return Eval(st, a.Expr!, out var v) ? new ArgValue(a) { Value = v, List = [v] } : null;
+                    return Eval(st, a.Expr!, out var v) ? new ArgValue(a) { Value = v, Single = true } : null;
                 case ArgKind.List:
                 case ArgKind.ExprOrList:
                     {
@@ -520,7 +520,7 @@ public sealed class ScenarioRunner
                     return new ArgValue(a)
                     {
                         Value = a.Bits,
-                        Words = a.Flags!.Where(f => f.Word is not null).Select(f => f.Word!).ToArray(),
+                        Words = FlagWords(a.Flags!),
                     };
                 case ArgKind.ProcessRef:
                     {
@@ -537,6 +537,28 @@ public sealed class ScenarioRunner
                 default:
                     return new ArgValue(a) { Value = a.Bits, Word = a.Word };
             }
+        }
+
+        // The words of a flags argument as written, numbers left out.
+        private static string[] FlagWords(IReadOnlyList<FlagItem> flags)
+        {
+            var n = 0;
+            foreach (var f in flags)
+            {
+                n += f.Word is null ? 0 : 1;
+            }
+
+            var words = new string[n];
+            n = 0;
+            foreach (var f in flags)
+            {
+                if (f.Word is not null)
+                {
+                    words[n++] = f.Word;
+                }
+            }
+
+            return words;
         }
 
         private bool Eval(Statement st, Expr e, out ulong value)
