@@ -245,7 +245,7 @@ public sealed class Parser
                 st.HasOutcome = true;
             }
 
-            st.Text = Collapse(_text[(first.Column - 1)..(textEnd - 1)]);
+            st.Text = Collapse(_text, first.Column - 1, textEnd - 1);
 
             foreach (var (name, kind) in _defines)
             {
@@ -640,8 +640,7 @@ public sealed class Parser
             }
 
             var last = _toks[_pos - 1];
-            var text = _text[(first.Value.Column - 1)..(last.EndColumn - 1)];
-            return new Expr(terms, first.Value.Column, Collapse(text));
+            return new Expr(terms, first.Value.Column, Collapse(_text, first.Value.Column - 1, last.EndColumn - 1));
         }
 
         // The term after AFTEROP ('+' or '-'), or the first of WHAT; the error text is built only on an error.
@@ -723,7 +722,7 @@ public sealed class Parser
                     list.Add(ParseExpr("the outcome"));
                 }
 
-                var text = Collapse(_text[(col - 1)..(_toks[_pos - 1].EndColumn - 1)]);
+                var text = Collapse(_text, col - 1, _toks[_pos - 1].EndColumn - 1);
                 node = new OutcomeNode(list.Count > 1 ? OutcomeKind.List : OutcomeKind.Value, col, text) { Exprs = list };
             }
 
@@ -797,6 +796,22 @@ public sealed class Parser
     }
 
     /// <summary>Collapse runs of blanks to one space and trim.</summary>
+    /// <summary><see cref="Collapse(string)"/> of <c>text[start..end]</c>, without copying text that is collapsed already.</summary>
+    internal static string Collapse(string text, int start, int end)
+    {
+        var span = text.AsSpan(start, end - start);
+        for (var i = 0; i < span.Length; i++)
+        {
+            var c = span[i];
+            if (c is '\t' or '\r' or '\f' or '\v' || (c == ' ' && (i == 0 || i == span.Length - 1 || span[i - 1] == ' ')))
+            {
+                return Collapse(text[start..end]);
+            }
+        }
+
+        return start == 0 && end == text.Length ? text : text[start..end];
+    }
+
     internal static string Collapse(string s)
     {
         var sb = new StringBuilder(s.Length);
