@@ -105,34 +105,39 @@ public sealed record CheckStep(string? Subject, string? Bind, string Op, IReadOn
         }
     }
 
-    /// <summary>The statement without its outcome.</summary>
-    public string Statement
+    private StringBuilder StatementBuilder()
     {
-        get
+        var sb = new StringBuilder(64);
+        if (Subject is not null)
         {
-            var sb = new StringBuilder();
-            if (Subject is not null)
-            {
-                sb.Append(Subject).Append(": ");
-            }
-
-            if (Bind is not null)
-            {
-                sb.Append(Bind).Append(" = ");
-            }
-
-            sb.Append(Op);
-            foreach (var a in Args)
-            {
-                sb.Append(' ').Append(a);
-            }
-
-            return sb.ToString();
+            sb.Append(Subject).Append(": ");
         }
+
+        if (Bind is not null)
+        {
+            sb.Append(Bind).Append(" = ");
+        }
+
+        sb.Append(Op);
+        foreach (var a in Args)
+        {
+            sb.Append(' ');
+            if (a.Option is not null)
+            {
+                sb.Append(a.Option).Append('=');
+            }
+
+            sb.Append(a.Value);
+        }
+
+        return sb;
     }
 
+    /// <summary>The statement without its outcome.</summary>
+    public string Statement => StatementBuilder().ToString();
+
     /// <summary>The scenario line: the statement and its expected outcome.</summary>
-    public string Line => Expect == "ok" ? Statement : Statement + " => " + Expect;
+    public string Line => Expect == "ok" ? Statement : StatementBuilder().Append(" => ").Append(Expect).ToString();
 
     public CheckStep WithArg(int i, CheckArg a)
     {

@@ -57,6 +57,9 @@ internal sealed class Generator
         public ulong ValueSize { get; init; }
 
         public bool Mmapable { get; init; }
+
+        /// <summary>The processes that closed this fd (a hostile step may still name it).</summary>
+        public List<string> ClosedBy { get; } = [];
     }
 
     private sealed record Prog(string Name, string Owner, IReadOnlyList<Fd> Maps);
@@ -172,8 +175,10 @@ internal sealed class Generator
                     f.Procs.Remove(step.Subject!);
                 }
 
-                _progs.RemoveAll(g => g.Owner == step.Subject);
-                _ptrs.RemoveAll(x => x.Prog.Owner == step.Subject);
+                ForgetDeadProgs();
+                return;
+            case "close":
+                Closed(step, r, session);
                 return;
             case "inject fail_page_alloc":
             case "inject failslab":
@@ -192,7 +197,7 @@ internal sealed class Generator
                 {
                     var len = step.Args.First(a => a.Option == "len").Number;
                     var fdArg = step.Args.FirstOrDefault(a => a.Option == "fd");
-                    var file = fdArg?.Kind == CheckArgKind.Ref ? _fds.Find(f => f.Name == fdArg.Text) : null;
+                    var file = fdArg?.Kind == CheckArgKind.Ref ? LiveFd(step.Subject!, fdArg.Text!, session) : null;
                     _regions.Add(new Region(step.Bind, len, [step.Subject!], file));
                     break;
                 }
@@ -219,7 +224,7 @@ internal sealed class Generator
             case "prog_load":
                 {
                     var names = step.Args[0].Text!.Split(',');
-                    var maps = names.Select(n => _fds.Find(f => f.Name == n)).Where(f => f is not null).Select(f => f!).ToList();
+                    var maps = names.Select(n => LiveFd(step.Subject!, n, session)).Where(f => f is not null).Select(f => f!).ToList();
                     _progs.Add(new Prog(step.Bind, step.Subject!, maps));
                     _fds.Add(new Fd(step.Bind, "prog", [step.Subject!]));
                     break;
@@ -237,6 +242,56 @@ internal sealed class Generator
                     break;
                 }
         }
+    }
+
+    // A successful close(fd) drops the fd from the closing process: every name it has for that fd number (a name
+    // of a closed fd may since stand for a new fd with the same number, and hostile closes name plain numbers).
+    private void Closed(CheckStep step, SessionStep r, ScenarioSession session)
+    {
+        if (r.Result is not { Kind: StepKind.Value or StepKind.Done } || step.Args.Count == 0)
+        {
+            return;
+        }
+
+        var a = step.Args[0];
+        ulong? fd = a.Kind switch
+        {
+            CheckArgKind.Number => a.Number,
+            CheckArgKind.Ref => session.ValueOf(a.Text!) is { } v ? unchecked(v + (ulong)a.Offset) : null,
+            _ => null,
+        };
+        if (fd is null)
+        {
+            return;
+        }
+
+        foreach (var f in _fds)
+        {
+            if (f.Procs.Contains(step.Subject!) && session.ValueOf(f.Name) == fd)
+            {
+                f.Procs.Remove(step.Subject!);
+                f.ClosedBy.Add(step.Subject!);
+            }
+        }
+
+        ForgetDeadProgs();
+    }
+
+    // The open fd of the process that a name stands for now: the name's own, or (a closed fd's name whose number
+    // was given out again) the newer fd with that number.
+    private Fd? LiveFd(string proc, string name, ScenarioSession session)
+    {
+        var fd = session.ValueOf(name);
+        return _fds.Find(f => f.Name == name && f.Procs.Contains(proc))
+            ?? _fds.Find(f => f.Procs.Contains(proc) && session.ValueOf(f.Name) == fd);
+    }
+
+    // A program lives while some process holds its fd (bpf_prog_put on the last close frees it, and its
+    // program statements no longer resolve): forget the others and the arena pointers they allocated.
+    private void ForgetDeadProgs()
+    {
+        _progs.RemoveAll(g => _fds.Find(f => f.Name == g.Name) is not { Procs.Count: > 0 });
+        _ptrs.RemoveAll(x => !_progs.Contains(x.Prog));
     }
 
     /// <summary>The next step, chosen from the live state.</summary>
@@ -277,7 +332,7 @@ internal sealed class Generator
         6,  // 12 map_create
         6,  // 13 map ops (update, lookup, delete, freeze, get_next_key)
         3,  // 14 prog_load
-        10, // 15 arena alloc / free / load / store
+        20, // 15 arena alloc / free / load / store (and the arena and program they need)
     ];
 
     private static readonly int TotalWeight = Weights.Sum();
@@ -309,7 +364,7 @@ internal sealed class Generator
             12 => _hasBpf ? MapCreate(p) : null,
             13 => _hasBpf ? MapOp(p) : null,
             14 => _hasBpf ? ProgLoad(p) : null,
-            _ => _hasArena ? ArenaOp() : null,
+            _ => _hasArena ? ArenaOp(p) : null,
         };
     }
 
@@ -364,6 +419,13 @@ internal sealed class Generator
         var mine = _fds.Where(f => f.Procs.Contains(proc)).ToList();
         if (_rng.Chance(10) || mine.Count == 0)
         {
+            // Hostile: an fd this process closed, another process's fd, or a plain number.
+            var closed = _fds.Where(f => f.ClosedBy.Contains(proc)).ToList();
+            if (closed.Count > 0 && _rng.Chance(50))
+            {
+                return CheckArg.Ref(_rng.Pick(closed).Name, 0, option);
+            }
+
             return _fds.Count > 0 && _rng.Chance(50)
                 ? CheckArg.Ref(_rng.Pick(_fds).Name, 0, option)
                 : CheckArg.Num(_rng.Pick<ulong>([0, 1, 2, 63, 1000, ulong.MaxValue]), option);
@@ -559,9 +621,9 @@ internal sealed class Generator
 
     // ---- bpf steps ----------------------------------------------------------------------------------------
 
-    private CheckStep MapCreate(string p)
+    private CheckStep MapCreate(string p, bool arena = false)
     {
-        var type = _hasArena && _rng.Chance(40) ? "arena"
+        var type = arena || (_hasArena && _rng.Chance(40)) ? "arena"
             : _rng.Pick(["array", "array", "array", "percpu_array", "prog_array", "perf_event_array", "cgroup_array"]);
         var args = new List<CheckArg> { CheckArg.Word(type, "type") };
         if (type == "arena")
@@ -623,6 +685,12 @@ internal sealed class Generator
         var arenas = maps.Where(m => m.MapType == "arena").ToList();
         var first = arenas.Count > 0 && _rng.Chance(80) ? _rng.Pick(arenas) : _rng.Pick(maps);
         var names = first.Name;
+        var closed = _fds.Where(f => f.Kind == "map" && f.ClosedBy.Contains(p)).ToList();
+        if (closed.Count > 0 && _rng.Chance(8))
+        {
+            // Hostile: a map fd this process closed.
+            names = _rng.Pick(closed).Name;
+        }
         if (maps.Count > 1 && _rng.Chance(20))
         {
             var second = _rng.Pick(maps);
@@ -635,19 +703,24 @@ internal sealed class Generator
         return new CheckStep(p, NewName("g"), "prog_load", [CheckArg.Word(names, "maps")]);
     }
 
-    private CheckStep? ArenaOp()
+    private CheckStep? ArenaOp(string p)
     {
         var progs = _progs.Where(g => g.Maps.Any(m => m.MapType == "arena")).ToList();
         if (progs.Count == 0)
         {
-            return null;
+            // No program uses an arena yet: build towards one (an arena, then a program loaded with it), so that
+            // program-side accesses are a normal share of the steps rather than a rare path.
+            var arenas = _fds.Where(f => f.MapType == "arena" && f.Procs.Contains(p)).ToList();
+            return arenas.Count > 0
+                ? new CheckStep(p, NewName("g"), "prog_load", [CheckArg.Word(_rng.Pick(arenas).Name, "maps")])
+                : MapCreate(p, arena: true);
         }
 
         var g = _rng.Pick(progs);
         var arena = _rng.Pick(g.Maps.Where(m => m.MapType == "arena").ToList());
         var ptrs = _ptrs.Where(x => x.Prog == g).ToList();
         var kind = _rng.Next(10);
-        if (ptrs.Count == 0 || kind < 4)
+        if ((ptrs.Count == 0 && kind < 6) || kind < 3)
         {
             var count = _rng.Chance(90) ? (ulong)_rng.Range(1, (int)Math.Clamp(arena.Entries, 1, 4)) : _rng.Pick<ulong>([0, arena.Entries + 1, 1UL << 32]);
             var args = new List<CheckArg> { CheckArg.Ref(arena.Name), CheckArg.Num(count, "count") };
@@ -659,21 +732,30 @@ internal sealed class Generator
             return new CheckStep(g.Name, NewName("x"), "arena_alloc_pages", args);
         }
 
-        var ptr = _rng.Pick(ptrs);
-        var at = _rng.Chance(92) ? CheckArg.Ref(ptr.Name, (long)(Page * (ulong)_rng.Next((int)ptr.Pages))) : CheckArg.Num(_rng.Pick(HostileAddrs));
-        switch (kind)
+        // An address: in a page allocated through the program (mostly), anywhere in the arena (an absent page: the
+        // access faults and is fixed up), or hostile (PROBE_MEM32 uses the low 32 bits).
+        var ptr = ptrs.Count > 0 ? _rng.Pick(ptrs) : null;
+        var at = ptr is not null && _rng.Chance(85)
+            ? CheckArg.Ref(ptr.Name, (long)(Page * (ulong)_rng.Next((int)ptr.Pages) + (_rng.Chance(20) ? 8 * (ulong)_rng.Next(512) : 0)))
+            : _rng.Chance(70) ? CheckArg.Num(ArenaBase + (ulong)_rng.Next((int)Math.Clamp(arena.Entries, 1, 64)) * Page)
+            : CheckArg.Num(_rng.Pick(HostileAddrs));
+        if (kind < 5 && ptr is not null)
         {
-            case 4:
-            case 5:
-            case 6:
-                return new CheckStep(g.Name, null, "arena_free_pages",
-                    [CheckArg.Ref(arena.Name), at, CheckArg.Num(_rng.Chance(90) ? (ulong)_rng.Range(1, (int)ptr.Pages) : _rng.Pick<ulong>([0, 1UL << 32]), "count")]);
-            case 7:
-                return Has(OpScope.Program, "load") ? new CheckStep(g.Name, null, "load", [CheckArg.Ref(arena.Name), at]) : null;
-            default:
-                return Has(OpScope.Program, "store")
-                    ? new CheckStep(g.Name, null, "store", [CheckArg.Ref(arena.Name), at, CheckArg.Num((ulong)_rng.Range(1, 255))])
-                    : null;
+            return new CheckStep(g.Name, null, "arena_free_pages",
+                [CheckArg.Ref(arena.Name), at, CheckArg.Num(_rng.Chance(90) ? (ulong)_rng.Range(1, (int)ptr.Pages) : _rng.Pick<ulong>([0, 1UL << 32]), "count")]);
         }
+
+        var size = _rng.Chance(75) ? null : CheckArg.Word(_rng.Pick(["1", "2", "4"]), "size");
+        if (kind < 8)
+        {
+            return Has(OpScope.Program, "load")
+                ? new CheckStep(g.Name, null, "load", size is null ? [CheckArg.Ref(arena.Name), at] : [CheckArg.Ref(arena.Name), at, size])
+                : null;
+        }
+
+        var value = CheckArg.Num(_rng.Chance(70) ? (ulong)_rng.Range(1, 255) : _rng.NextU64());
+        return Has(OpScope.Program, "store")
+            ? new CheckStep(g.Name, null, "store", size is null ? [CheckArg.Ref(arena.Name), at, value] : [CheckArg.Ref(arena.Name), at, value, size])
+            : null;
     }
 }

@@ -115,8 +115,19 @@ public sealed class Statement
     public string Text { get; set; } = "";
 
     /// <summary>Names this statement binds through NewProcess/NewTree arguments.</summary>
-    public IEnumerable<string> NewNames =>
-        Args.Where(a => a.Spec.Kind is ArgKind.NewProcess or ArgKind.NewTree).Select(a => a.Word!);
+    public IEnumerable<string> NewNames
+    {
+        get
+        {
+            foreach (var a in Args)
+            {
+                if (a.Spec.Kind is ArgKind.NewProcess or ArgKind.NewTree)
+                {
+                    yield return a.Word!;
+                }
+            }
+        }
+    }
 
     public override string ToString() => $"{Line}: {Text}";
 }

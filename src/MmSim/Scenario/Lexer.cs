@@ -17,7 +17,8 @@ public static class Lexer
     /// </summary>
     public static LineTokens? LexLine(string text, int line, DiagnosticBag diags)
     {
-        var tokens = new List<Token>();
+        // About one token per three characters: sized so that the list does not grow on a usual line.
+        var tokens = new List<Token>((text.Length / 3) + 4);
         string? narration = null;
         var i = 0;
         while (i < text.Length)
@@ -60,38 +61,45 @@ public static class Lexer
             }
 
             TokenKind kind;
-            var len = 1;
+            string punct;
             switch (c)
             {
                 case '=' when i + 1 < text.Length && text[i + 1] == '>':
                     kind = TokenKind.Arrow;
-                    len = 2;
+                    punct = "=>";
                     break;
                 case '=':
                     kind = TokenKind.Equals;
+                    punct = "=";
                     break;
                 case ':':
                     kind = TokenKind.Colon;
+                    punct = ":";
                     break;
                 case ',':
                     kind = TokenKind.Comma;
+                    punct = ",";
                     break;
                 case '|':
                     kind = TokenKind.Pipe;
+                    punct = "|";
                     break;
                 case '+':
                     kind = TokenKind.Plus;
+                    punct = "+";
                     break;
                 case '-':
                     kind = TokenKind.Minus;
+                    punct = "-";
                     break;
                 default:
                     diags.Add(line, col, "unexpected character " + Describe(c));
                     return null;
             }
 
-            tokens.Add(new Token(kind, text.Substring(i, len), line, col));
-            i += len;
+            // The punctuation's text is a literal: the same characters as the source, without a substring each.
+            tokens.Add(new Token(kind, punct, line, col));
+            i += punct.Length;
         }
 
         return new LineTokens(tokens, narration);

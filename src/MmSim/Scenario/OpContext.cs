@@ -17,7 +17,16 @@ public sealed class ArgValue
     public ulong Value { get; internal init; }
 
     /// <summary>List and ExprOrList: the values (a single expression gives one).</summary>
-    public IReadOnlyList<ulong> List { get; internal init; } = [];
+    public IReadOnlyList<ulong> List
+    {
+        get => _list ??= Single ? [Value] : [];
+        internal init => _list = value;
+    }
+
+    /// <summary>An expression: <see cref="List"/> is its one value (made when asked for, most handlers never do).</summary>
+    internal bool Single { get; init; }
+
+    private IReadOnlyList<ulong>? _list;
 
     /// <summary>Word, ExprOrWord (when a word), names and profiles: the word as written.</summary>
     public string? Word { get; internal init; }

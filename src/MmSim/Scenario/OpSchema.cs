@@ -177,9 +177,22 @@ public sealed class OpSchema
         return this;
     }
 
-    public ArgSpec? FindOption(string name) => _options.Find(o => o.Name == name);
+    public ArgSpec? FindOption(string name) => FindIn(_options, name);
 
-    public ArgSpec? Find(string name) => _positional.Find(o => o.Name == name) ?? FindOption(name);
+    public ArgSpec? Find(string name) => FindIn(_positional, name) ?? FindOption(name);
+
+    private static ArgSpec? FindIn(List<ArgSpec> specs, string name)
+    {
+        foreach (var o in specs)
+        {
+            if (o.Name == name)
+            {
+                return o;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The usage line: <c>mmap len=E prot=PROT flags=FLAGS [addr=E] [fd=E] [off=E]</c>.</summary>
     public string Usage

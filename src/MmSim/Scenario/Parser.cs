@@ -245,7 +245,7 @@ public sealed class Parser
                 st.HasOutcome = true;
             }
 
-            st.Text = Collapse(_text[(first.Column - 1)..(textEnd - 1)]);
+            st.Text = Collapse(_text, first.Column - 1, textEnd - 1);
 
             foreach (var (name, kind) in _defines)
             {
@@ -336,7 +336,7 @@ public sealed class Parser
                         throw Error(t.Column, $"unknown option '{t.Text}='{Suggest(t.Text, names)} ({known}; usage: {schema.Usage})");
                     }
 
-                    if (options.Exists(o => o.Spec == spec))
+                    if (HasSpec(options, spec))
                     {
                         throw Error(t.Column, $"option '{t.Text}=' given twice");
                     }
@@ -376,7 +376,7 @@ public sealed class Parser
 
             foreach (var o in schema.Options)
             {
-                if (!o.Optional && !options.Exists(a => a.Spec == o))
+                if (!o.Optional && !HasSpec(options, o))
                 {
                     throw Error(endCol, $"missing option '{o.Name}=': usage: {schema.Usage}");
                 }
@@ -384,6 +384,19 @@ public sealed class Parser
 
             st.Args.AddRange(positional);
             st.Args.AddRange(options);
+        }
+
+        private static bool HasSpec(List<ArgNode> args, ArgSpec spec)
+        {
+            foreach (var a in args)
+            {
+                if (a.Spec == spec)
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         private ArgNode ParseValue(ArgSpec spec, int nameCol, string what)
@@ -619,20 +632,22 @@ public sealed class Parser
                 _pos++;
             }
 
-            terms.Add(ParseTerm(negative, negative ? "a number or a name after '-'" : $"a number or a name for {what}"));
+            terms.Add(ParseTerm(negative, negative ? "-" : null, what));
             while (Peek() is { Kind: TokenKind.Plus or TokenKind.Minus } op)
             {
                 _pos++;
-                terms.Add(ParseTerm(op.Kind == TokenKind.Minus, $"a number or a name after '{op.Text}'"));
+                terms.Add(ParseTerm(op.Kind == TokenKind.Minus, op.Text, what));
             }
 
             var last = _toks[_pos - 1];
-            var text = _text[(first.Value.Column - 1)..(last.EndColumn - 1)];
-            return new Expr(terms, first.Value.Column, Collapse(text));
+            return new Expr(terms, first.Value.Column, Collapse(_text, first.Value.Column - 1, last.EndColumn - 1));
         }
 
-        private ExprTerm ParseTerm(bool negative, string expected)
+        // The term after AFTEROP ('+' or '-'), or the first of WHAT; the error text is built only on an error.
+        private ExprTerm ParseTerm(bool negative, string? afterOp, string what)
         {
+            string Expected() => afterOp is not null ? $"a number or a name after '{afterOp}'" : $"a number or a name for {what}";
+
             var t = Peek();
             if (t is { Kind: TokenKind.Number } n)
             {
@@ -642,7 +657,7 @@ public sealed class Parser
 
             if (t is { Kind: TokenKind.Ident } opt && Peek(1)?.Kind == TokenKind.Equals)
             {
-                throw Error(opt.Column, $"expected {expected}, got '{opt.Text}='");
+                throw Error(opt.Column, $"expected {Expected()}, got '{opt.Text}='");
             }
 
             if (t is { Kind: TokenKind.Ident } id)
@@ -666,7 +681,7 @@ public sealed class Parser
                 throw Error(v.Column, $"invalid number '{v.Text}'");
             }
 
-            throw Unexpected(t is { Kind: TokenKind.Arrow } ? null : t, expected);
+            throw Unexpected(t is { Kind: TokenKind.Arrow } ? null : t, Expected());
         }
 
         private OutcomeNode ParseOutcome(Token arrow, OpSchema schema)
@@ -707,7 +722,7 @@ public sealed class Parser
                     list.Add(ParseExpr("the outcome"));
                 }
 
-                var text = Collapse(_text[(col - 1)..(_toks[_pos - 1].EndColumn - 1)]);
+                var text = Collapse(_text, col - 1, _toks[_pos - 1].EndColumn - 1);
                 node = new OutcomeNode(list.Count > 1 ? OutcomeKind.List : OutcomeKind.Value, col, text) { Exprs = list };
             }
 
@@ -781,6 +796,22 @@ public sealed class Parser
     }
 
     /// <summary>Collapse runs of blanks to one space and trim.</summary>
+    /// <summary><see cref="Collapse(string)"/> of <c>text[start..end]</c>, without copying text that is collapsed already.</summary>
+    internal static string Collapse(string text, int start, int end)
+    {
+        var span = text.AsSpan(start, end - start);
+        for (var i = 0; i < span.Length; i++)
+        {
+            var c = span[i];
+            if (c is '\t' or '\r' or '\f' or '\v' || (c == ' ' && (i == 0 || i == span.Length - 1 || span[i - 1] == ' ')))
+            {
+                return Collapse(text[start..end]);
+            }
+        }
+
+        return start == 0 && end == text.Length ? text : text[start..end];
+    }
+
     internal static string Collapse(string s)
     {
         var sb = new StringBuilder(s.Length);

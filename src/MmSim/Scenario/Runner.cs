@@ -344,7 +344,7 @@ public sealed class ScenarioRunner
                 }
             }
 
-            var args = new Dictionary<string, ArgValue>(StringComparer.Ordinal);
+            var args = new Dictionary<string, ArgValue>(st.Args.Count, StringComparer.Ordinal);
             foreach (var a in st.Args)
             {
                 var v = Evaluate(st, a);
@@ -389,41 +389,47 @@ public sealed class ScenarioRunner
                 result = StepResult.Sig(task.Signals[^1].Signo);
             }
 
-            List<KasanReport> kasan = machine.Reports.KasanCount == kasan0 ? [] : machine.Reports.Kasan.Skip(kasan0).ToList();
-            List<WarnReport> warns = machine.Reports.WarnCount == warn0 ? [] : machine.Reports.Warnings.Skip(warn0).ToList();
+            List<KasanReport>? kasan = machine.Reports.KasanCount == kasan0 ? null : machine.Reports.Kasan.Skip(kasan0).ToList();
+            List<WarnReport>? warns = machine.Reports.WarnCount == warn0 ? null : machine.Reports.Warnings.Skip(warn0).ToList();
             LastResult = result;
-            LastKasan = kasan.Count;
-            LastWarns = warns.Count;
+            LastKasan = kasan?.Count ?? 0;
+            LastWarns = warns?.Count ?? 0;
             if (!TryExpected(st, out var expected))
             {
                 return;
             }
 
-            var held = Holds(st.Outcome, expected, result, kasan.Count > 0, warns.Count > 0);
+            var held = Holds(st.Outcome, expected, result, kasan is not null, warns is not null);
             Bind(st, result, held);
-            var actual = ValueFormat.Result(result);
-            if (kasan.Count > 0)
-            {
-                actual = (actual + " KASAN").TrimStart();
-            }
-
-            if (warns.Count > 0)
-            {
-                actual = (actual + " WARN").TrimStart();
-            }
-
             if (!held)
             {
                 _failed.Add(st.Line);
             }
 
+            if (!T.Enabled)
+            {
+                // No transcript (the checker's sessions): nothing below would be written, so nothing is formatted.
+                return;
+            }
+
+            var actual = ValueFormat.Result(result);
+            if (kasan is not null)
+            {
+                actual = (actual + " KASAN").TrimStart();
+            }
+
+            if (warns is not null)
+            {
+                actual = (actual + " WARN").TrimStart();
+            }
+
             T.Step(Path, st, actual, held ? "ok" : $"FAIL (expected {ExpectedText(st.Outcome, expected)})");
-            foreach (var k in kasan)
+            foreach (var k in kasan ?? [])
             {
                 T.Detail(k.ToString());
             }
 
-            foreach (var w in warns)
+            foreach (var w in warns ?? [])
             {
                 T.Detail(w.ToString());
             }
@@ -494,7 +500,7 @@ public sealed class ScenarioRunner
             {
                 case ArgKind.Expr:
                 case ArgKind.ExprOrWord when a.Word is null:
-                    return Eval(st, a.Expr!, out var v) ? new ArgValue(a) { Value = v, List = [v] } : null;
+                    return Eval(st, a.Expr!, out var v) ? new ArgValue(a) { Value = v, Single = true } : null;
                 case ArgKind.List:
                 case ArgKind.ExprOrList:
                     {
@@ -514,7 +520,7 @@ public sealed class ScenarioRunner
                     return new ArgValue(a)
                     {
                         Value = a.Bits,
-                        Words = a.Flags!.Where(f => f.Word is not null).Select(f => f.Word!).ToArray(),
+                        Words = FlagWords(a.Flags!),
                     };
                 case ArgKind.ProcessRef:
                     {
@@ -531,6 +537,28 @@ public sealed class ScenarioRunner
                 default:
                     return new ArgValue(a) { Value = a.Bits, Word = a.Word };
             }
+        }
+
+        // The words of a flags argument as written, numbers left out.
+        private static string[] FlagWords(IReadOnlyList<FlagItem> flags)
+        {
+            var n = 0;
+            foreach (var f in flags)
+            {
+                n += f.Word is null ? 0 : 1;
+            }
+
+            var words = new string[n];
+            n = 0;
+            foreach (var f in flags)
+            {
+                if (f.Word is not null)
+                {
+                    words[n++] = f.Word;
+                }
+            }
+
+            return words;
         }
 
         private bool Eval(Statement st, Expr e, out ulong value)

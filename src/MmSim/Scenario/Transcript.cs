@@ -55,6 +55,9 @@ internal sealed class Transcript
         _enabled = !ReferenceEquals(output, TextWriter.Null);
     }
 
+    /// <summary>False when the transcript goes to TextWriter.Null: nothing is written, callers need not format.</summary>
+    public bool Enabled => _enabled;
+
     public void Step(string file, Statement st, string actual, string verdict)
     {
         if (!_enabled)
