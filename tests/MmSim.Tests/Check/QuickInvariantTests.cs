@@ -16,7 +16,7 @@ namespace MmSim.Tests.Check;
 /// </summary>
 public class QuickInvariantTests(ITestOutputHelper output)
 {
-    private const int Sequences = 40;
+    private const int Sequences = 48;
 
     [Fact]
     public void QuickAndFullChecksAgreeOnRandomSequencesAndCorruptions()
