@@ -613,12 +613,33 @@ public sealed partial class MapleTree<T>
                 return;
             }
 
-            var oldMax = n.Gap[n.MetaGap];
+            // mas_parent_gap(): only a lowered largest gap needs ma_max_gap()'s scan of every slot. The meta slot
+            // stays the highest slot holding the largest gap, as the scan would leave it.
+            int meta = n.MetaGap;
+            var oldMax = n.Gap[meta];
             n.Gap[s] = g;
-            var max = SetMetaGap(ref n);
-            if (max == oldMax)
+            ulong max;
+            if (g > oldMax)
             {
+                n.MetaGap = (byte)s;
+                max = g;
+            }
+            else if (s != meta)
+            {
+                if (g == oldMax && g != 0 && s > meta)
+                {
+                    n.MetaGap = (byte)s;
+                }
+
                 return;
+            }
+            else
+            {
+                max = SetMetaGap(ref n);
+                if (max == oldMax)
+                {
+                    return;
+                }
             }
 
             g = max;
