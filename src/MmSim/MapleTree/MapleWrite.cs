@@ -466,10 +466,34 @@ public sealed partial class MapleTree<T>
             _count += wasNull ? 1 : -1;
             if (IsAllocTree)
             {
-                l.MaxGap = LeafMaxGap(_wp.Leaf);
+                l.MaxGap = LeafMaxGapAfterStore(_wp.Leaf, wasNull);
                 UpdateGapUp(_wp.Leaf);
             }
         }
+    }
+
+    /// <summary>
+    /// mas_leaf_max_gap() after a store of <c>_wp.Entry</c> over [<c>_wp.Index</c>, <c>_wp.Last</c>] in one leaf,
+    /// from the leaf's cached largest gap where the store decides it: a NULL store leaves every other NULL range
+    /// intact or inside the new one (mas_wr_extend_null() widened the write over its NULL neighbours), so the
+    /// largest gap is the larger of the two; a store over one NULL slot that was not the largest gap changes
+    /// nothing. Otherwise the leaf is scanned.
+    /// </summary>
+    private ulong LeafMaxGapAfterStore(int leaf, bool overwroteOneNull)
+    {
+        var old = Lf(leaf).MaxGap;
+        var gap = _wp.Last - _wp.Index + 1;
+        if (gap == 0)
+        {
+            gap = ulong.MaxValue;
+        }
+
+        if (_wp.EntryIsNull)
+        {
+            return Math.Max(old, gap);
+        }
+
+        return overwroteOneNull && gap < old ? old : LeafMaxGap(leaf);
     }
 
     /// <summary>A store inside one leaf: append, slot store, node store, split or rebalance.</summary>
@@ -594,7 +618,7 @@ public sealed partial class MapleTree<T>
         _count += added - removed;
         if (IsAllocTree)
         {
-            l.MaxGap = LeafMaxGap(leaf);
+            l.MaxGap = LeafMaxGapAfterStore(leaf, overwroteOneNull: false);
             UpdateGapUp(leaf);
         }
     }
