@@ -350,22 +350,10 @@ public class ArrayMap : BpfMap
                 continue;
             }
 
-            // mm.Vmas takes a snapshot of MmMt.Count entries, which throws when the tree holds more.
-            long n = 0;
-            var capacity = mm.MmMt.Count;
-            if (capacity < 0)
+            var w = mm.MmMt.WalkBounded();
+            while (w.MoveNext())
             {
-                return false;
-            }
-
-            foreach (var r in mm.MmMt.Tree.Range())
-            {
-                if (++n > capacity)
-                {
-                    return false;
-                }
-
-                var vma = r.Entry!;
+                var vma = w.Current;
                 if (vma.VmFile?.PrivateData != this || vma.VmOps != BpfMapDefaultVmOps.Instance)
                 {
                     continue;
@@ -381,6 +369,11 @@ public class ArrayMap : BpfMap
                 {
                     return false;
                 }
+            }
+
+            if (w.Overflowed)
+            {
+                return false;
             }
         }
 

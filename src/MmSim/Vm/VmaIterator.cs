@@ -55,6 +55,13 @@ public sealed class VmaIterator
         return i == a.Length ? a : a[..i];
     }
 
+    /// <summary>
+    /// The VMAs <see cref="Snapshot"/> would give, in the same order, without the copy (the invariants' quick
+    /// paths). Loop with <c>while (w.MoveNext())</c>, then read <see cref="BoundedVmaWalk.Overflowed"/>: true when
+    /// the tree holds more ranges than <see cref="Count"/> says (a corrupted count, where Snapshot would throw).
+    /// </summary>
+    internal BoundedVmaWalk WalkBounded() => new(_mt.Range().GetEnumerator(), Count);
+
     /// <summary>vma_lookup(mm, addr): the VMA containing addr, or null.</summary>
     public VmArea? VmaLookup(ulong addr) => _mt.MtreeLoad(addr);
 
@@ -202,4 +209,33 @@ public sealed class VmaIterator
 
     /// <summary>mt_validate().</summary>
     public List<string> Validate() => _mt.MtValidate();
+}
+
+/// <summary>The cursor of <see cref="VmaIterator.WalkBounded"/>.</summary>
+internal struct BoundedVmaWalk(MapleTree<VmArea?>.Enumerator ranges, long count)
+{
+    private MapleTree<VmArea?>.Enumerator _ranges = ranges;
+    private long _left = count;
+
+    /// <summary>The tree held more ranges than its count (or the count was negative); the walk stopped there.</summary>
+    public bool Overflowed { get; private set; } = count < 0;
+
+    public VmArea Current { get; private set; } = null!;
+
+    public bool MoveNext()
+    {
+        if (Overflowed || !_ranges.MoveNext())
+        {
+            return false;
+        }
+
+        if (--_left < 0)
+        {
+            Overflowed = true;
+            return false;
+        }
+
+        Current = _ranges.Current.Entry!;
+        return true;
+    }
 }
