@@ -775,7 +775,10 @@ public sealed partial class MapleTree<T>
         }
 
         _count += NonNullE() - LeafNonNull(leafL) - LeafNonNull(leafR);
-        ReplaceLeaves(same: false);
+        if (!TrySpanSiblings())
+        {
+            ReplaceLeaves(same: false);
+        }
     }
 
     /// <summary>
@@ -1031,10 +1034,10 @@ public sealed partial class MapleTree<T>
             k = 1;
             bound[1] = n;
         }
-        else if (n <= 30)
+        else if (n <= TwoLeafMax)
         {
             k = 2;
-            bound[1] = NoNullSplit((n + 1) / 2, n);
+            bound[1] = TwoLeafSplit(n);
             bound[2] = n;
         }
         else
