@@ -15,15 +15,19 @@ namespace MmSim.Tests.MapleTree;
 public class MapleSpanningFastTests
 {
     [Theory]
-    [InlineData(true, 5, 1UL)]
-    [InlineData(true, 40, 2UL)]
-    [InlineData(true, 400, 3UL)]
-    [InlineData(true, 3000, 4UL)]
-    [InlineData(false, 5, 5UL)]
-    [InlineData(false, 40, 6UL)]
-    [InlineData(false, 400, 7UL)]
-    [InlineData(false, 6000, 8UL)]
-    public void DirectPathMatchesGeneralPath(bool alloc, int n, ulong seed)
+    [InlineData(true, 5, 1, 1UL)]
+    [InlineData(true, 40, 2, 2UL)]
+    [InlineData(true, 400, 3, 3UL)]
+    [InlineData(true, 3000, 4, 4UL)]
+    [InlineData(false, 5, 1, 5UL)]
+    [InlineData(false, 40, 2, 6UL)]
+    [InlineData(false, 400, 3, 7UL)]
+    [InlineData(false, 6000, 4, 8UL)]
+    [InlineData(true, 400, 3, 9UL)]
+    [InlineData(true, 3000, 4, 10UL)]
+    [InlineData(false, 400, 3, 11UL)]
+    [InlineData(false, 6000, 4, 12UL)]
+    public void DirectPathMatchesGeneralPath(bool alloc, int n, int height, ulong seed)
     {
         var (fast, fastHeap) = New(alloc);
         var (slow, slowHeap) = New(alloc);
@@ -57,6 +61,7 @@ public class MapleSpanningFastTests
             heights.Add(fast.Height);
         }
 
+        Assert.Contains(height, heights);
         Assert.Equal(0, slow.SpanSiblingsFastPathCount);
         Assert.True(fast.SpanSiblingsFastPathCount >= (n >= 400 ? 100 : n >= 40 ? 10 : 0),
             $"direct path taken {fast.SpanSiblingsFastPathCount} times; heights {string.Join(",", heights)}");
