@@ -324,6 +324,7 @@ public class MapleLoadBenchmarks
 
     private MapleTree<ulong> _tree = null!;
     private SortedList<ulong, ulong> _list = null!;
+    private ulong[] _flat = [];
     private ulong _span;
     private ulong _state = 0x9E3779B97F4A7C15UL;
 
@@ -346,6 +347,13 @@ public class MapleLoadBenchmarks
         }
 
         _span = end + 1;
+
+        // 24 bytes per range: the tree's own host memory per packed range (23.2 B at 10⁶, docs/perf.md).
+        _flat = new ulong[N * 3];
+        for (var i = 0; i < _flat.Length; i++)
+        {
+            _flat[i] = (ulong)i;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -372,6 +380,47 @@ public class MapleLoadBenchmarks
 
         _state = x;
         return sum;
+    }
+
+    /// <summary>
+    /// The floor: ONE random read in a flat array as large as the tree (24 bytes per range). No lookup structure
+    /// can cost less per random lookup than a single access to memory of its size, so this row's growth from 10³
+    /// to 10⁶ is the memory hierarchy's, not any data structure's.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = LoadOps)]
+    public ulong ArrayRead()
+    {
+        var flat = _flat;
+        var len = (ulong)flat.Length;
+        ulong sum = 0;
+        var x = _state;
+        for (var i = 0; i < LoadOps; i++)
+        {
+            sum += flat[(int)(Next(ref x) % len)];
+        }
+
+        _state = x;
+        return sum;
+    }
+
+    /// <summary>
+    /// The latency floor: the same single random read, but each address depends on the previous read's value, so
+    /// no two misses overlap (a tree descent is such a chain, level after level).
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = LoadOps)]
+    public ulong ChainedArrayRead()
+    {
+        var flat = _flat;
+        var len = (ulong)flat.Length;
+        ulong v = 0;
+        var x = _state;
+        for (var i = 0; i < LoadOps; i++)
+        {
+            v = flat[(int)((v ^ Next(ref x)) % len)];
+        }
+
+        _state = x;
+        return v;
     }
 
     /// <summary>Baseline: the range containing an index by binary search over a SortedList.</summary>
