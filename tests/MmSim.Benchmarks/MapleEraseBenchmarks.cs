@@ -9,7 +9,7 @@ namespace MmSim.Benchmarks;
 /// mtree_erase() in steady state: one erase per invocation and thousands of them per iteration, so the figure is
 /// the cost of an erase in a long run of erases, as the Load benchmark's is for loads. The older
 /// <see cref="MapleTreeBenchmarks.Erase"/> measures 512 erases per iteration right after BenchmarkDotNet's forced
-/// full GC; the GC's page-table and cache disturbance is then paid by a few hundred erases instead of thousands
+/// full GC; the cold caches the GC leaves behind are then paid by a few hundred erases instead of thousands
 /// (docs/perf.md, "Erase in steady state"), which is why these classes also run without the forced GC:
 /// <c>Allocated</c> is zero for every method here, so no GC can fall inside an iteration anyway.
 /// The data set is <see cref="MapleTreeBenchmarks"/>'s: N random 1–16-page mtree_alloc_range() allocations in
@@ -20,8 +20,6 @@ namespace MmSim.Benchmarks;
 [GcForce(false)]
 public abstract class MapleEraseBenchmarkBase
 {
-    private const ulong Space = 1UL << 32;
-
     private MapleTree<ulong> _tree = null!;
     private ulong[] _first = [];
     private ulong[] _last = [];
@@ -39,22 +37,10 @@ public abstract class MapleEraseBenchmarkBase
     [GlobalSetup]
     public void Setup()
     {
-        var r = new SimRandom(0x6d61706c65UL);
-        _tree = new MapleTree<ulong>(MapleFlags.MT_FLAGS_ALLOC_RANGE);
-        _first = new ulong[N];
-        _last = new ulong[N];
-        for (var i = 0; i < N; i++)
-        {
-            var size = r.NextBelow(16) + 1;
-            if (_tree.MtreeAllocRange(out var s, (ulong)i + 1, size, 0, Space - 1, Gfp.GFP_KERNEL) != 0)
-            {
-                throw new InvalidOperationException("setup allocation failed");
-            }
-
-            _first[i] = s;
-            _last[i] = s + size - 1;
-        }
-
+        var set = MapleDataSet.Build(N, MapleDataSet.NewRandom());
+        _tree = set.Tree;
+        _first = set.First;
+        _last = set.Last;
         _victims = new int[Victims];
         _at = new ulong[Victims];
         _rnd = new SimRandom(7);

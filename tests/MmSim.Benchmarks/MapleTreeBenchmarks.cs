@@ -36,22 +36,11 @@ public class MapleTreeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var r = new SimRandom(0x6d61706c65UL);
-        _tree = new MapleTree<ulong>(MapleFlags.MT_FLAGS_ALLOC_RANGE);
-        _first = new ulong[N];
-        _last = new ulong[N];
-        for (var i = 0; i < N; i++)
-        {
-            var size = r.NextBelow(16) + 1;
-            if (_tree.MtreeAllocRange(out var s, (ulong)i + 1, size, 0, Space - 1, Gfp.GFP_KERNEL) != 0)
-            {
-                throw new InvalidOperationException("setup allocation failed");
-            }
-
-            _first[i] = s;
-            _last[i] = s + size - 1;
-        }
-
+        var r = MapleDataSet.NewRandom();
+        var set = MapleDataSet.Build(N, r);
+        _tree = set.Tree;
+        _first = set.First;
+        _last = set.Last;
         for (var i = 0; i < Ops; i++)
         {
             _sizes[i] = r.NextBelow(16) + 1;
@@ -252,7 +241,7 @@ public class MapleBaselineBenchmarks
     public void Setup()
     {
         // The same ranges mtree_alloc_range() produces: packed from 0.
-        var r = new SimRandom(0x6d61706c65UL);
+        var r = MapleDataSet.NewRandom();
         _dict = new SortedDictionary<ulong, ulong>();
         ulong next = 0;
         for (var i = 0; i < N; i++)
@@ -320,7 +309,6 @@ public class MapleBaselineBenchmarks
 public class MapleLoadBenchmarks
 {
     public const int LoadOps = 4096;
-    private const ulong Space = 1UL << 32;
 
     private MapleTree<ulong> _tree = null!;
     private SortedList<ulong, ulong> _list = null!;
@@ -334,19 +322,15 @@ public class MapleLoadBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var r = new SimRandom(0x6d61706c65UL);
-        _tree = new MapleTree<ulong>(MapleFlags.MT_FLAGS_ALLOC_RANGE);
+        var set = MapleDataSet.Build(N, MapleDataSet.NewRandom());
+        _tree = set.Tree;
         _list = new SortedList<ulong, ulong>(N);
-        ulong end = 0;
         for (var i = 0; i < N; i++)
         {
-            var size = r.NextBelow(16) + 1;
-            _tree.MtreeAllocRange(out var s, (ulong)i + 1, size, 0, Space - 1, Gfp.GFP_KERNEL);
-            _list.Add(s, s + size - 1);
-            end = s + size - 1;
+            _list.Add(set.First[i], set.Last[i]);
         }
 
-        _span = end + 1;
+        _span = set.Last[N - 1] + 1;
 
         // 24 bytes per range: the tree's own host memory per packed range (23.2 B at 10⁶, docs/perf.md).
         _flat = new ulong[N * 3];
