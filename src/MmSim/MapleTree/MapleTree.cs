@@ -307,17 +307,14 @@ public sealed partial class MapleTree<T>
         while (h >= 0)
         {
             ref var n = ref In(h);
-            touch += (ulong)(n.Child[0] ^ n.Child[MapleNodeLayout.MAPLE_RANGE64_SLOTS - 1]);
+            touch += LineTouch.Children(ref n);
             var i = NodeScan.FirstAtLeast(ref n.Piv, index);
 
             h = n.Child[i];
         }
 
         ref var l = ref Lf(h);
-        ref var slots = ref Unsafe.As<Slots16<T>, byte>(ref l.Slot);
-        var size = Unsafe.SizeOf<Slots16<T>>();
-        touch += (ulong)(slots ^ Unsafe.Add(ref slots, size / 2) ^ Unsafe.Add(ref slots, size - 1));
-        _readTouch = touch;
+        _readTouch = touch + LineTouch.Slots(ref l);
         slot = NodeScan.FirstAtLeast(ref l.Piv, index);
         return h;
     }

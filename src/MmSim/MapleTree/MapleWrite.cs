@@ -316,7 +316,7 @@ public sealed partial class MapleTree<T>
             // The child array is a separate cache line (or two) from the pivots, and the child to follow is only
             // known after the pivot compare: touching both ends of the array first lets its miss overlap with the
             // pivots' instead of following it, halving the serial misses per level.
-            touch += (ulong)(n.Child[0] ^ n.Child[MapleNodeLayout.MAPLE_RANGE64_SLOTS - 1]);
+            touch += LineTouch.Children(ref n);
             var i = NodeScan.FirstAtLeast(ref n.Piv, index);
 
             path[level] = h;
@@ -339,9 +339,7 @@ public sealed partial class MapleTree<T>
         // The leaf's count (the store type needs it) is on the struct's last cache line, and the slot the walk
         // lands on is in the slot array (two or three lines): issue those loads before the pivot scan so the
         // misses overlap.
-        ref var slots = ref Unsafe.As<Slots16<T>, byte>(ref l.Slot);
-        var size = Unsafe.SizeOf<Slots16<T>>();
-        touch += l.Count + (ulong)(slots ^ Unsafe.Add(ref slots, size / 2) ^ Unsafe.Add(ref slots, size - 1));
+        touch += l.Count + LineTouch.Slots(ref l);
         _gapTouch = touch;
         var j = NodeScan.FirstAtLeast(ref l.Piv, index);
 
